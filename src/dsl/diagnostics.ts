@@ -1,0 +1,52 @@
+// Diagnostics are values with a location; they are rendered once, at the edge (the CLI).
+
+export interface SourceLocation {
+  file: string;
+  /** 1-based line */
+  line: number;
+  /** 1-based column */
+  column: number;
+  /** length of the offending text, for the caret underline (>= 1) */
+  length: number;
+}
+
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  message: string;
+  loc?: SourceLocation;
+}
+
+/** Thrown for a single fatal problem; collected into a Diagnostic list by callers that keep going. */
+export class RhcError extends Error {
+  constructor(message: string, readonly loc?: SourceLocation) {
+    super(message);
+    this.name = 'RhcError';
+  }
+  toDiagnostic(): Diagnostic {
+    return { severity: 'error', message: this.message, loc: this.loc };
+  }
+}
+
+/** Several diagnostics at once (a file with three type errors reports all three). */
+export class DiagnosticsError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join('\n'));
+    this.name = 'DiagnosticsError';
+  }
+}
+
+/** Source text of every file seen, so diagnostics can quote the offending line. */
+export type SourceMap = Map<string, string>;
+
+/** `file:line:col: error: message`, then the source line and a caret under the offending text. */
+export function renderDiagnostic(d: Diagnostic, sources: SourceMap): string {
+  if (!d.loc) return `${d.severity}: ${d.message}`;
+  const { file, line, column, length } = d.loc;
+  const head = `${file}:${line}:${column}: ${d.severity}: ${d.message}`;
+  const text = sources.get(file);
+  const srcLine = text?.split(/\r?\n/)[line - 1];
+  if (srcLine === undefined) return head;
+  const gutter = `${String(line).padStart(4)} | `;
+  const caretPad = ' '.repeat(gutter.length - 2) + '| ' + srcLine.slice(0, column - 1).replace(/[^\t]/g, ' ');
+  return `${head}\n${gutter}${srcLine}\n${caretPad}${'^'.repeat(Math.max(1, Math.min(length, srcLine.length - column + 1)))}`;
+}

@@ -1,0 +1,95 @@
+// Loads a .rh file and, transitively, what it imports. An import resolves relative to the
+// importing file first, then by name in rhc's bundled spec library (so a user's project can
+// `import "gpt2.rh"` without reaching into node_modules). Missing files, non-.rh paths and
+// cycles are diagnostics at the import.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ImportDecl, SourceFile, TopDecl } from './ast.ts';
+import type { Diagnostic, SourceMap } from './diagnostics.ts';
+import { parseSource } from './parse.ts';
+
+/** rhc's own spec library (spec/ at the package root). */
+export const BUNDLED_SPEC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../spec');
+
+export interface Program {
+  /** the file asked for */
+  root: SourceFile;
+  /** every file loaded, dependencies before dependents */
+  files: SourceFile[];
+  sources: SourceMap;
+  diagnostics: Diagnostic[];
+}
+
+/** A path as shown in diagnostics: relative to the working directory when that is shorter. */
+export function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && rel.length < p.length ? rel : p;
+}
+
+function resolveImport(imp: ImportDecl, fromFile: string): string | undefined {
+  const local = path.resolve(path.dirname(fromFile), imp.spec);
+  if (fs.existsSync(local)) return local;
+  const bundled = path.resolve(BUNDLED_SPEC_DIR, imp.spec);
+  if (!imp.spec.includes('..') && fs.existsSync(bundled)) return bundled;
+  return undefined;
+}
+
+export function loadProgram(file: string, sources: SourceMap = new Map()): Program {
+  const diagnostics: Diagnostic[] = [];
+  const files: SourceFile[] = [];
+  const loaded = new Map<string, SourceFile>();
+  const onStack: string[] = [];
+
+  const load = (abs: string): SourceFile | undefined => {
+    const done = loaded.get(abs);
+    if (done) return done;
+    const shown = displayPath(abs);
+    let text: string;
+    try {
+      text = fs.readFileSync(abs, 'utf8');
+    } catch (e) {
+      diagnostics.push({ severity: 'error', message: `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? e}` });
+      return undefined;
+    }
+    sources.set(shown, text);
+    const parsed = parseSource(shown, text);
+    diagnostics.push(...parsed.diagnostics);
+    onStack.push(abs);
+    for (const imp of parsed.file.imports) {
+      if (!imp.spec.endsWith('.rh')) {
+        diagnostics.push({ severity: 'error', message: `cannot import "${imp.spec}": only .rh files can be imported`, loc: imp.loc });
+        continue;
+      }
+      const target = resolveImport(imp, abs);
+      if (!target) {
+        diagnostics.push({
+          severity: 'error',
+          message: `cannot find "${imp.spec}" (looked in ${displayPath(path.dirname(abs))} and in rhc's spec library)`,
+          loc: imp.loc,
+        });
+        continue;
+      }
+      const cycleAt = onStack.indexOf(target);
+      if (cycleAt >= 0) {
+        const chain = [...onStack.slice(cycleAt), target].map((f) => path.basename(f)).join(' -> ');
+        diagnostics.push({ severity: 'error', message: `import cycle: ${chain}`, loc: imp.loc });
+        continue;
+      }
+      load(target);
+    }
+    onStack.pop();
+    loaded.set(abs, parsed.file);
+    files.push(parsed.file);
+    return parsed.file;
+  };
+
+  const root = load(path.resolve(file));
+  return { root: root ?? { path: displayPath(file), imports: [], decls: [] }, files, sources, diagnostics };
+}
+
+/** Top-level declarations visible from the root: its own and those of every file it imports. */
+export function visibleDecls(program: Program): { decl: TopDecl; file: SourceFile }[] {
+  return program.files.flatMap((file) => file.decls.map((decl) => ({ decl, file })));
+}

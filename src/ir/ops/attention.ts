@@ -1,0 +1,72 @@
+// Scaled dot-product attention as one op, so backends can fuse it (flash-style on WebGPU,
+// a few standard ops in ONNX) and the KV-cache pass can extend its keys.
+
+import { defineOps } from '../registry.ts';
+import { dimEq, dimToString } from '../dims.ts';
+import { OpTypeError, typeToString } from '../types.ts';
+import { alloc, size } from '../reference.ts';
+import { requireFloat, sameDtype } from './common.ts';
+
+export interface AttentionAttrs {
+  /** multiplies q.k; 1/sqrt(D) for GPT-2 */
+  scale: number;
+  /**
+   * Query i (of Sq) sees keys 0 .. i + (Sk - Sq): with a KV cache the queries are the last Sq
+   * positions of the Sk keys; without one Sk = Sq and this is the usual lower triangle.
+   */
+  causal: boolean;
+}
+
+export const attentionOps = defineOps({
+  attention: {
+    name: 'attention',
+    summary: 'softmax(q k^T * scale [+ causal mask]) v over [..., H, S, D]',
+    arity: [3, 3],
+    pure: true,
+    inferType: ([q, k, v]) => {
+      sameDtype('attention', q, k, v);
+      requireFloat('attention', q);
+      const r = q.shape.length;
+      const ok = r >= 2 && k.shape.length === r && v.shape.length === r &&
+        q.shape.slice(0, -2).every((d, i) => dimEq(d, k.shape[i]) && dimEq(d, v.shape[i])) &&
+        dimEq(q.shape[r - 1], k.shape[r - 1]) && dimEq(k.shape[r - 2], v.shape[r - 2]);
+      if (!ok)
+        throw new OpTypeError(
+          `attention: q ${typeToString(q)}, k ${typeToString(k)}, v ${typeToString(v)} must be [..., Sq, D], [..., Sk, D], [..., Sk, Dv] with equal leading dims (D ${dimToString(q.shape[r - 1])})`,
+        );
+      return { dtype: q.dtype, shape: [...q.shape.slice(0, -1), v.shape[r - 1]] };
+    },
+    evaluate: ([q, k, v], a: AttentionAttrs, env) => {
+      const r = q.shape.length;
+      const [Sq, D] = q.shape.slice(-2);
+      const Sk = k.shape[r - 2];
+      const Dv = v.shape[r - 1];
+      const batch = size(q.shape.slice(0, -2));
+      const out = alloc(q.dtype, [...q.shape.slice(0, -1), Dv], env);
+      const scores = new Float64Array(Sk);
+      for (let b = 0; b < batch; b++)
+        for (let i = 0; i < Sq; i++) {
+          const last = a.causal ? i + (Sk - Sq) : Sk - 1;
+          let m = -Infinity;
+          for (let j = 0; j <= last; j++) {
+            let s = 0;
+            for (let d = 0; d < D; d++) s += q.data[(b * Sq + i) * D + d] * k.data[(b * Sk + j) * D + d];
+            scores[j] = s * a.scale;
+            m = Math.max(m, scores[j]);
+          }
+          let total = 0;
+          for (let j = 0; j <= last; j++) total += (scores[j] = Math.exp(scores[j] - m));
+          for (let d = 0; d < Dv; d++) {
+            let acc = 0;
+            for (let j = 0; j <= last; j++) acc += scores[j] * v.data[(b * Sk + j) * Dv + d];
+            out.data[(b * Sq + i) * Dv + d] = acc / total;
+          }
+        }
+      return out;
+    },
+  },
+});
+
+export function checkAttentionScale(scale: number): void {
+  if (!(scale > 0)) throw new OpTypeError(`attention: scale must be > 0, got ${scale}`);
+}

@@ -1,0 +1,60 @@
+// Matrix product with broadcast batch dims: [..., M, K] @ [..., K, N] -> [..., M, N].
+
+import { defineOps } from '../registry.ts';
+import { dimEq, dimToString, shapeToString } from '../dims.ts';
+import { OpTypeError, tensorType, typeToString } from '../types.ts';
+import { alloc, broadcastIndex, broadcastShapes, size } from '../reference.ts';
+import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
+
+export const matmulOps = defineOps({
+  matmul: {
+    name: 'matmul',
+    summary: '[..., M, K] @ [..., K, N] -> [..., M, N]',
+    arity: [2, 2],
+    pure: true,
+    inferType: ([a, b]) => {
+      sameDtype('matmul', a, b);
+      requireFloat('matmul', a);
+      if (a.shape.length < 2 || b.shape.length < 2)
+        throw new OpTypeError(`matmul: both operands need rank >= 2, got ${typeToString(a)} @ ${typeToString(b)}`);
+      const k1 = a.shape[a.shape.length - 1];
+      const k2 = b.shape[b.shape.length - 2];
+      if (!dimEq(k1, k2))
+        throw new OpTypeError(
+          `matmul: inner dimensions differ: ${typeToString(a)} @ ${typeToString(b)} (${dimToString(k1)} vs ${dimToString(k2)})`,
+        );
+      const batch = broadcastTypes(
+        'matmul batch',
+        tensorType(a.dtype, a.shape.slice(0, -2)),
+        tensorType(b.dtype, b.shape.slice(0, -2)),
+      );
+      return tensorType(a.dtype, [...batch, a.shape[a.shape.length - 2], b.shape[b.shape.length - 1]]);
+    },
+    evaluate: ([a, b], _, env) => {
+      const [M, K] = a.shape.slice(-2);
+      const N = b.shape[b.shape.length - 1];
+      const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      if (!batch) throw new Error(`internal: matmul batch ${shapeToString(a.shape)} ${shapeToString(b.shape)}`);
+      const out = alloc(a.dtype, [...batch, M, N], env);
+      const ia = broadcastIndex(a.shape.slice(0, -2), batch);
+      const ib = broadcastIndex(b.shape.slice(0, -2), batch);
+      const row = new Float64Array(N);
+      for (let bi = 0; bi < size(batch); bi++) {
+        const ao = ia[bi] * M * K;
+        const bo = ib[bi] * K * N;
+        const oo = bi * M * N;
+        for (let m = 0; m < M; m++) {
+          row.fill(0);
+          for (let k = 0; k < K; k++) {
+            const av = a.data[ao + m * K + k];
+            if (av === 0) continue;
+            const bk = bo + k * N;
+            for (let n = 0; n < N; n++) row[n] += av * b.data[bk + n];
+          }
+          for (let n = 0; n < N; n++) out.data[oo + m * N + n] = row[n];
+        }
+      }
+      return out;
+    },
+  },
+});

@@ -1,0 +1,162 @@
+// Ops that move data without arithmetic: reshape, transpose, slice, concat, broadcast, gather.
+
+import { defineOps } from '../registry.ts';
+import { type Dim, dimAdd, dimEq, dimEval, dimToString, numElements, shapeToString } from '../dims.ts';
+import { OpTypeError, tensorType, typeToString } from '../types.ts';
+import { alloc, broadcastIndex, normaliseAxis, size, stridesOf } from '../reference.ts';
+import { checkAxis } from './common.ts';
+
+export interface ReshapeAttrs { shape: readonly Dim[] }
+export interface TransposeAttrs { perm: readonly number[] }
+export interface SliceAttrs { axis: number; start: number; end: number }
+export interface ConcatAttrs { axis: number }
+export interface BroadcastAttrs { shape: readonly Dim[] }
+
+export const shapeOps = defineOps({
+  reshape: {
+    name: 'reshape',
+    summary: 'same elements, new shape (C order)',
+    arity: [1, 1],
+    pure: true,
+    inferType: ([x], a: ReshapeAttrs) => {
+      if (!dimEq(numElements(x.shape), numElements(a.shape)))
+        throw new OpTypeError(
+          `reshape: cannot reshape ${typeToString(x)} (${dimToString(numElements(x.shape))} elements) to ${shapeToString(a.shape)} (${dimToString(numElements(a.shape))} elements)`,
+        );
+      return tensorType(x.dtype, a.shape);
+    },
+    evaluate: ([x], a: ReshapeAttrs, env) => ({ dtype: x.dtype, shape: a.shape.map((d) => dimEval(d, env.dims)), data: x.data }),
+  },
+  transpose: {
+    name: 'transpose',
+    summary: 'permute axes: out.shape[i] = x.shape[perm[i]]',
+    arity: [1, 1],
+    pure: true,
+    inferType: ([x], a: TransposeAttrs) => {
+      const sorted = [...a.perm].sort((p, q) => p - q);
+      if (a.perm.length !== x.shape.length || sorted.some((p, i) => p !== i))
+        throw new OpTypeError(`transpose: [${a.perm.join(', ')}] is not a permutation of the ${x.shape.length} axes of ${typeToString(x)}`);
+      return tensorType(x.dtype, a.perm.map((p) => x.shape[p]));
+    },
+    evaluate: ([x], a: TransposeAttrs, env) => {
+      const shape = a.perm.map((p) => x.shape[p]);
+      const out = alloc(x.dtype, shape, env);
+      const inStrides = stridesOf(x.shape);
+      const permStrides = a.perm.map((p) => inStrides[p]);
+      const counter = new Array<number>(shape.length).fill(0);
+      let pos = 0;
+      for (let i = 0; i < out.data.length; i++) {
+        out.data[i] = x.data[pos];
+        for (let ax = shape.length - 1; ax >= 0; ax--) {
+          counter[ax]++;
+          pos += permStrides[ax];
+          if (counter[ax] < shape[ax]) break;
+          pos -= permStrides[ax] * counter[ax];
+          counter[ax] = 0;
+        }
+      }
+      return out;
+    },
+  },
+  slice: {
+    name: 'slice',
+    summary: 'x[..., start:end, ...] along one axis (static bounds)',
+    arity: [1, 1],
+    pure: true,
+    inferType: ([x], a: SliceAttrs) => {
+      const ax = checkAxis('slice', a.axis, x.shape.length);
+      const d = x.shape[ax];
+      const fits = typeof d !== 'number' || a.end <= d;
+      if (!Number.isInteger(a.start) || !Number.isInteger(a.end) || a.start < 0 || a.end < a.start || !fits)
+        throw new OpTypeError(`slice: bounds ${a.start}:${a.end} do not fit axis ${a.axis} of ${typeToString(x)}`);
+      return tensorType(x.dtype, x.shape.map((dim, i) => (i === ax ? a.end - a.start : dim)));
+    },
+    evaluate: ([x], a: SliceAttrs, env) => {
+      const ax = normaliseAxis(a.axis, x.shape.length);
+      const outer = size(x.shape.slice(0, ax));
+      const inner = size(x.shape.slice(ax + 1));
+      const n = x.shape[ax];
+      const m = a.end - a.start;
+      const out = alloc(x.dtype, x.shape.map((d, i) => (i === ax ? m : d)), env);
+      for (let o = 0; o < outer; o++)
+        out.data.set(x.data.subarray((o * n + a.start) * inner, (o * n + a.end) * inner), o * m * inner);
+      return out;
+    },
+  },
+  concat: {
+    name: 'concat',
+    summary: 'join tensors along one axis',
+    arity: [1, Infinity],
+    pure: true,
+    inferType: (xs, a: ConcatAttrs) => {
+      const first = xs[0];
+      const ax = checkAxis('concat', a.axis, first.shape.length);
+      let total: Dim = 0;
+      for (const x of xs) {
+        const ok = x.dtype === first.dtype && x.shape.length === first.shape.length &&
+          x.shape.every((d, i) => i === ax || dimEq(d, first.shape[i]));
+        if (!ok) throw new OpTypeError(`concat: ${typeToString(x)} does not match ${typeToString(first)} off axis ${a.axis}`);
+        total = dimAdd(total, x.shape[ax]);
+      }
+      return tensorType(first.dtype, first.shape.map((d, i) => (i === ax ? total : d)));
+    },
+    evaluate: (xs, a: ConcatAttrs, env) => {
+      const ax = normaliseAxis(a.axis, xs[0].shape.length);
+      const total = xs.reduce((s, x) => s + x.shape[ax], 0);
+      const shape = xs[0].shape.map((d, i) => (i === ax ? total : d));
+      const out = alloc(xs[0].dtype, shape, env);
+      const outer = size(shape.slice(0, ax));
+      const inner = size(shape.slice(ax + 1));
+      let offset = 0;
+      for (const x of xs) {
+        const n = x.shape[ax];
+        for (let o = 0; o < outer; o++)
+          out.data.set(x.data.subarray(o * n * inner, (o + 1) * n * inner), (o * total + offset) * inner);
+        offset += n;
+      }
+      return out;
+    },
+  },
+  broadcast: {
+    name: 'broadcast',
+    summary: 'expand size-1 (or missing leading) axes to a shape',
+    arity: [1, 1],
+    pure: true,
+    inferType: ([x], a: BroadcastAttrs) => {
+      const off = a.shape.length - x.shape.length;
+      const ok = off >= 0 && x.shape.every((d, i) => d === 1 || dimEq(d, a.shape[off + i]));
+      if (!ok) throw new OpTypeError(`broadcast: ${typeToString(x)} cannot be broadcast to ${shapeToString(a.shape)}`);
+      return tensorType(x.dtype, a.shape);
+    },
+    evaluate: ([x], a: BroadcastAttrs, env) => {
+      const shape = a.shape.map((d) => dimEval(d, env.dims));
+      const out = alloc(x.dtype, shape, env);
+      const idx = broadcastIndex(x.shape, shape);
+      for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[idx[i]];
+      return out;
+    },
+  },
+  gather: {
+    name: 'gather',
+    summary: 'rows of table[V, ...] picked by integer ids: ids.shape + table.shape[1:]',
+    arity: [2, 2],
+    pure: true,
+    inferType: ([table, ids]) => {
+      if (ids.dtype !== 'i32') throw new OpTypeError(`gather: ids must be i32, got ${typeToString(ids)}`);
+      if (table.shape.length < 1) throw new OpTypeError(`gather: the table must have rank >= 1, got ${typeToString(table)}`);
+      return tensorType(table.dtype, [...ids.shape, ...table.shape.slice(1)]);
+    },
+    evaluate: ([table, ids], _, env) => {
+      const rows = table.shape[0];
+      const width = size(table.shape.slice(1));
+      const out = alloc(table.dtype, [...ids.shape, ...table.shape.slice(1)], env);
+      for (let i = 0; i < ids.data.length; i++) {
+        const r = ids.data[i];
+        // A bad id is a user error (e.g. a token outside the vocabulary), reported, not a crash.
+        if (r < 0 || r >= rows) throw new RangeError(`gather: index ${r} at position ${i} is out of range for a table of ${rows} rows`);
+        out.data.set(table.data.subarray(r * width, (r + 1) * width), i * width);
+      }
+      return out;
+    },
+  },
+});

@@ -1,0 +1,37 @@
+// A readable text form of a graph, in the spirit of a jaxpr: one node per line,
+// `%id: type = op inputs {attrs}  # source name`.
+
+import { type Dim, dimToString } from './dims.ts';
+import type { AttrValue, Graph, Node } from './graph.ts';
+import { typeToString } from './types.ts';
+
+function isDimList(v: readonly unknown[]): boolean {
+  return v.some((d) => typeof d === 'object');
+}
+
+export function formatAttr(v: AttrValue): string {
+  if (Array.isArray(v)) return isDimList(v) ? `[${(v as Dim[]).map(dimToString).join(', ')}]` : `[${v.join(', ')}]`;
+  if (typeof v === 'object' && v !== null && 'terms' in v) return dimToString(v as Dim);
+  if (typeof v === 'object' && v !== null && 'kind' in v) return 'std' in v ? `${v.kind}(${v.std})` : `${v.kind}()`;
+  return String(v);
+}
+
+export function formatNode(n: Node): string {
+  const attrs = Object.entries(n.attrs)
+    .filter(([k]) => !(n.op === 'param' || n.op === 'input') || (k !== 'shape' && k !== 'dtype'))
+    .map(([k, v]) => `${k}=${formatAttr(v)}`);
+  const args = n.inputs.map((i) => `%${i}`).join(' ');
+  const head = `%${n.id}: ${typeToString(n.type)} = ${n.op}${args ? ' ' + args : ''}${attrs.length ? ` {${attrs.join(', ')}}` : ''}`;
+  const showHint = n.hint && n.op !== 'param' && n.op !== 'input';
+  return showHint ? `${head.padEnd(72)}  # ${n.hint}` : head;
+}
+
+export function printGraph(g: Graph): string {
+  const lines: string[] = [];
+  const config = Object.entries(g.config).map(([k, v]) => `${k}=${v}`).join(', ');
+  lines.push(`graph ${g.name}(${g.symbols.join(', ')})`);
+  if (config) lines.push(`  # config: ${config}`);
+  for (const n of g.nodes) lines.push('  ' + formatNode(n));
+  for (const o of g.outputs) lines.push(`  return ${o.name} = %${o.id}`);
+  return lines.join('\n') + '\n';
+}

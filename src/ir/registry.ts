@@ -1,0 +1,59 @@
+// The op registry: every IR op is defined once, in src/ir/ops/<family>.ts, with its type rule
+// and its reference semantics (the oracle for every backend). Later layers add, beside the
+// definition in the same folder, the gradient rule (autodiff pass) and each backend's
+// lowering (<family>.onnx.ts, <family>.wgsl.ts); backends look lowerings up by op name in
+// tables typed Record<OpName, ...>, so a new op that lacks one does not compile.
+
+import type { TensorType } from './types.ts';
+import type { EvalEnv, RefTensor } from './reference.ts';
+import { sourceOps } from './ops/sources.ts';
+import { elementwiseOps } from './ops/elementwise.ts';
+import { reduceOps } from './ops/reduce.ts';
+import { shapeOps } from './ops/shape.ts';
+import { matmulOps } from './ops/matmul.ts';
+import { normOps } from './ops/norm.ts';
+import { attentionOps } from './ops/attention.ts';
+import { ropeOps } from './ops/rope.ts';
+
+export interface OpDef<A = any> {
+  readonly name: string;
+  /** one line for docs and `rhc ops` */
+  readonly summary: string;
+  /** [min, max] number of inputs; max is Infinity for variadic ops */
+  readonly arity: readonly [number, number];
+  /** The type rule: result type from input types; throws OpTypeError with a message for the user. */
+  inferType(inputs: readonly TensorType[], attrs: A): TensorType;
+  /** Reference semantics on host tensors (f32 or f64 storage as env.precision says). */
+  evaluate(inputs: readonly RefTensor[], attrs: A, env: EvalEnv): RefTensor;
+  /** Ops with no effect beyond their result may be deduplicated and folded; sources may not. */
+  readonly pure: boolean;
+}
+
+export const OPS = {
+  ...sourceOps,
+  ...elementwiseOps,
+  ...reduceOps,
+  ...shapeOps,
+  ...matmulOps,
+  ...normOps,
+  ...attentionOps,
+  ...ropeOps,
+} as const;
+
+export type OpName = keyof typeof OPS;
+
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(OPS, name);
+}
+
+export function getOp(name: OpName): OpDef {
+  const def = OPS[name] as OpDef | undefined;
+  if (!def) throw new Error(`internal: unknown op '${name}'`);
+  return def;
+}
+
+/** Helper so each family file gets checked against OpDef while keeping its literal keys. */
+export function defineOps<T extends Record<string, OpDef>>(ops: T): T {
+  for (const [k, v] of Object.entries(ops)) if (v.name !== k) throw new Error(`internal: op ${k} named ${v.name}`);
+  return ops;
+}

@@ -1,0 +1,33 @@
+// Tensor types of the IR: a dtype and a shape of (possibly symbolic) dims.
+
+import { type Dim, shapeToString } from './dims.ts';
+
+/** Element types. f16 and friends arrive with mixed precision; each is one line here plus its storage. */
+export type DType = 'f32' | 'i32';
+
+export const DTYPES: readonly DType[] = ['f32', 'i32'];
+
+export interface TensorType {
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+}
+
+export function tensorType(dtype: DType, shape: readonly Dim[]): TensorType {
+  return { dtype, shape };
+}
+
+export function typeToString(t: TensorType): string {
+  return `${t.dtype}${shapeToString(t.shape)}`;
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'f32';
+}
+
+/** Raised by an op's type rule; the caller attaches the source location. */
+export class OpTypeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpTypeError';
+  }
+}
