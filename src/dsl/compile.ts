@@ -62,7 +62,6 @@ export function checkFile(file: string, opts: { overrides?: readonly ConfigOverr
   };
   const generic = new Elaborator(program.files, { overrides: opts.overrides });
   report(generic.diagnostics);
-  if (generic.failed) return out;
   // Each model gets its own elaborator: a graph per model, with diagnostics merged.
   for (const m of models(program)) {
     const el = new Elaborator(program.files, { overrides: opts.overrides });

@@ -177,12 +177,13 @@ function execStatements(el: Elaborator, stmts: Block['stmts'], scope: Scope, fnS
       case 'assign': {
         const old = scope.lookup(s.name.name);
         const v = evalExpr(el, s.value, scope);
-        if (!old || !scope.assign(s.name.name, v, fnScope)) {
-          el.error(s.name.loc, `cannot assign to '${s.name.name}': declare it first with 'let' in this function`);
+        // A rejected assignment keeps the old value, so later uses report nothing further.
+        if (old?.kind === 'tensor' && v.kind === 'tensor' && typeToString(old.type) !== typeToString(v.type)) {
+          el.error(s.value.loc, `'${s.name.name}' was ${typeToString(old.type)} and would become ${typeToString(v.type)}; a variable keeps its type`);
           break;
         }
-        if (old.kind === 'tensor' && v.kind === 'tensor' && typeToString(old.type) !== typeToString(v.type))
-          el.error(s.value.loc, `'${s.name.name}' was ${typeToString(old.type)} and would become ${typeToString(v.type)}; a variable keeps its type`);
+        if (!old || !scope.assign(s.name.name, v, fnScope))
+          el.error(s.name.loc, `cannot assign to '${s.name.name}': declare it first with 'let' in this function`);
         break;
       }
       case 'for': {

@@ -16,7 +16,8 @@ function editDistance(a: string, b: string): number {
 
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
-  let bestDist = Math.max(1, Math.floor(name.length / 3)) + 1;
+  // Short names are too easy to confuse: 'y' is one edit from every other one-letter name.
+  let bestDist = Math.floor(name.length / 3) + 1;
   for (const c of candidates) {
     const d = editDistance(name, c);
     if (d < bestDist && c !== name) {

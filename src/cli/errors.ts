@@ -1,0 +1,40 @@
+// Every error reaches the user as text, rendered once here: diagnostics with their source
+// lines, RhcErrors as one line, anything else as an internal error (stack only with RHC_DEBUG=1).
+
+import { DiagnosticsError, RhcError, renderDiagnostic, type Diagnostic, type SourceMap } from '../dsl/diagnostics.ts';
+import { SpecError } from '../model/model.ts';
+
+export class UsageError extends Error {}
+
+/** Prints diagnostics to stderr; returns true when any is an error. */
+export function reportDiagnostics(diagnostics: readonly Diagnostic[], sources: SourceMap): boolean {
+  for (const d of diagnostics) process.stderr.write(renderDiagnostic(d, sources) + '\n');
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors > 1) process.stderr.write(`${errors} errors\n`);
+  return errors > 0;
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof SpecError) {
+    reportDiagnostics(e.diagnostics, e.sources);
+    return 1;
+  }
+  if (e instanceof DiagnosticsError) {
+    reportDiagnostics(e.diagnostics, new Map());
+    return 1;
+  }
+  if (e instanceof RhcError || e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+  const err = e as Error;
+  const known = err?.name && ['GpuError', 'OnnxError'].includes(err.name);
+  if (known) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.RHC_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+  else process.stderr.write('(set RHC_DEBUG=1 for a stack trace, and please report this as a bug)\n');
+  return 70;
+}

@@ -1,0 +1,38 @@
+// `rhc`: the command line, thin over the library. Each command lives in commands/.
+
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { registerCheck } from './commands/check.ts';
+import { registerIr } from './commands/ir.ts';
+import { registerInitWeights } from './commands/init-weights.ts';
+import { registerForward } from './commands/forward.ts';
+import { reportError } from './errors.ts';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('rhc')
+    .description('rhc compiles Rotating-Head GPT-2 models written in the .rh language')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCheck(program);
+  registerIr(program);
+  registerInitWeights(program);
+  registerForward(program);
+  for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    // commander already printed its message (or the help text) for these
+    if (e instanceof CommanderError) return e.exitCode;
+    return reportError(e);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

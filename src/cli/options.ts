@@ -1,0 +1,36 @@
+// Option parsers shared by the commands.
+
+import { parseSetOption, type ConfigOverride } from '../dsl/config.ts';
+import { UsageError } from './errors.ts';
+
+export function collectSet(value: string, previous: ConfigOverride[] = []): ConfigOverride[] {
+  try {
+    return [...previous, parseSetOption(value)];
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export function parseIntOption(name: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new UsageError(`${name} expects an integer, got '${value}'`);
+    return Number(value);
+  };
+}
+
+export function parseNumberOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} expects a number, got '${value}'`);
+    return n;
+  };
+}
+
+/** `--ids 15496,995,11` */
+export function parseIds(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const ids = parts.map(Number);
+  const bad = parts.findIndex((p, i) => !/^\d+$/.test(p) || !Number.isSafeInteger(ids[i]));
+  if (bad >= 0) throw new UsageError(`--ids expects comma-separated non-negative integers, got '${parts[bad]}' at position ${bad + 1}`);
+  return ids;
+}

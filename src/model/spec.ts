@@ -1,0 +1,72 @@
+// Which .rh spec a checkpoint needs. The seed variants map to config.json keys as
+// SEMANTICS.md fixes them (rotatinghead, use_norm); any other spec (a user's new variant)
+// is recorded by name in config.json's `rhc_spec` key, which wins when present.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RhcError } from '../dsl/diagnostics.ts';
+import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
+
+export interface SeedConfigKeys {
+  rotatinghead: 'lr' | 'gp' | null;
+  use_norm: boolean;
+}
+
+/** The seed specs and the config.json keys that select them. */
+export const SEED_SPECS: Readonly<Record<string, SeedConfigKeys>> = {
+  'gpt2-abs': { rotatinghead: null, use_norm: false },
+  lr: { rotatinghead: 'lr', use_norm: false },
+  'lr-norm': { rotatinghead: 'lr', use_norm: true },
+  gp: { rotatinghead: 'gp', use_norm: false },
+  'gp-norm': { rotatinghead: 'gp', use_norm: true },
+  // Standard RoPE has no key in the published config; rhc_spec carries it.
+  rope: { rotatinghead: null, use_norm: false },
+};
+
+export function specName(specFile: string): string {
+  return path.basename(specFile).replace(/\.rh$/, '');
+}
+
+export function bundledSpec(name: string): string {
+  return path.join(BUNDLED_SPEC_DIR, `${name}.rh`);
+}
+
+/** The spec a checkpoint's config.json asks for: `rhc_spec` (next to the checkpoint, then bundled), else the seed keys. */
+export function specForConfig(raw: Record<string, unknown>, modelDir: string): string {
+  const named = raw.rhc_spec;
+  if (named !== undefined) {
+    if (typeof named !== 'string' || !named) throw new RhcError(`${modelDir}/config.json: rhc_spec must be a spec name or .rh path, got ${JSON.stringify(named)}`);
+    const file = named.endsWith('.rh') ? named : `${named}.rh`;
+    for (const candidate of [path.resolve(modelDir, file), path.join(BUNDLED_SPEC_DIR, file)]) if (fs.existsSync(candidate)) return candidate;
+    throw new RhcError(`${modelDir}/config.json: rhc_spec "${named}" is neither next to the checkpoint nor in rhc's spec library`);
+  }
+  const head = raw.rotatinghead ?? null;
+  const norm = raw.use_norm === true;
+  if (head !== null && head !== 'lr' && head !== 'gp')
+    throw new RhcError(`${modelDir}/config.json: unknown rotatinghead ${JSON.stringify(head)} (expected "lr", "gp" or null for plain GPT-2)`);
+  const name = head === null ? 'gpt2-abs' : norm ? `${head}-norm` : head;
+  return bundledSpec(name);
+}
+
+/** config.json keys identifying a spec; a spec outside the seed set is named by rhc_spec. */
+export function configKeysForSpec(specFile: string): Record<string, unknown> {
+  const name = specName(specFile);
+  const seed = SEED_SPECS[name];
+  const isBundled = path.resolve(specFile) === bundledSpec(name);
+  const keys: Record<string, unknown> = { model_type: 'rotating-head-gpt2', rotatinghead: seed?.rotatinghead ?? null, use_norm: seed?.use_norm ?? false };
+  if (!seed || !isBundled || name === 'rope') keys.rhc_spec = isBundled ? name : path.basename(specFile);
+  return keys;
+}
+
+/** Rejects a checkpoint made for another seed variant (an lr spec with a gp checkpoint). */
+export function checkSpecMatchesConfig(specFile: string, raw: Record<string, unknown>, modelDir: string): void {
+  const name = specName(specFile);
+  const seed = SEED_SPECS[name];
+  if (!seed || raw.rhc_spec !== undefined) return;
+  const head = raw.rotatinghead ?? null;
+  const norm = raw.use_norm === true;
+  if (head !== seed.rotatinghead || (head !== null && norm !== seed.use_norm))
+    throw new RhcError(
+      `${modelDir}/config.json describes rotatinghead=${JSON.stringify(head)}, use_norm=${norm}, but the spec is ${name}.rh (rotatinghead=${JSON.stringify(seed.rotatinghead)}, use_norm=${seed.use_norm})`,
+    );
+}

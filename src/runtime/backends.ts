@@ -1,0 +1,59 @@
+// The ways rhc can run a model's forward pass, by name, for `rhc forward --backend NAME`.
+// Backends load lazily so the CLI starts fast and a missing native module only matters
+// when that backend is asked for.
+
+import type { Graph } from '../ir/graph.ts';
+import type { Precision } from '../ir/reference.ts';
+import { interpret } from './reference/interpreter.ts';
+
+export interface ForwardRequest {
+  graph: Graph;
+  weights: ReadonlyMap<string, Float32Array>;
+  /** token ids, [batch, seq] in C order */
+  ids: Int32Array;
+  batch: number;
+  seq: number;
+  /** absolute position of the first token (0 unless continuing a cached sequence) */
+  positionOffset?: number;
+}
+
+export interface ForwardBackend {
+  readonly name: string;
+  /** logits [batch, seq, vocab] */
+  forward(req: ForwardRequest): Promise<Float32Array>;
+}
+
+export function positions(seq: number, offset = 0): Int32Array {
+  return Int32Array.from({ length: seq }, (_, i) => i + offset);
+}
+
+/** The reference interpreter as a backend (f32 by default; f64 for tight comparisons). */
+export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
+  return {
+    name: 'cpu',
+    async forward(req) {
+      const params = new Map([...req.weights].map(([name, data]) => {
+        const node = req.graph.nodes.find((n) => n.op === 'param' && n.attrs.name === name);
+        return [name, { dtype: 'f32' as const, shape: (node?.type.shape ?? [data.length]) as number[], data }];
+      }));
+      const inputs = new Map([
+        ['ids', { dtype: 'i32' as const, shape: [req.batch, req.seq], data: req.ids }],
+        ['pos', { dtype: 'i32' as const, shape: [req.seq], data: positions(req.seq, req.positionOffset) }],
+      ]);
+      const logits = interpret(req.graph, { inputs, params, precision }).get('logits')!;
+      return logits.data instanceof Float32Array ? logits.data : Float32Array.from(logits.data);
+    },
+  };
+}
+
+export const BACKEND_NAMES = ['cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export async function getBackend(name: string): Promise<ForwardBackend> {
+  switch (name) {
+    case 'cpu':
+      return cpuBackend();
+    default:
+      throw new Error(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
+  }
+}

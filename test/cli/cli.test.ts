@@ -1,0 +1,65 @@
+// The CLI as a user meets it: help text, exit codes, and errors without stack traces.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rhc, writeFiles } from '../helpers/rh.ts';
+
+const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
+
+describe('rhc CLI', () => {
+  it('lists its commands and each command documents its options', () => {
+    const top = rhc(['--help']);
+    expect(top.status).toBe(0);
+    for (const c of ['check', 'ir', 'init-weights', 'forward']) expect(top.stdout).toContain(c);
+    expect(rhc(['forward', '--help']).stdout).toMatch(/--ids[\s\S]*--text[\s\S]*--backend[\s\S]*--out/);
+    expect(rhc(['init-weights', '--help']).stdout).toMatch(/--out[\s\S]*--seed[\s\S]*--set/);
+  });
+
+  it('checks every seed spec', () => {
+    const specs = fs.readdirSync(path.resolve(import.meta.dirname, '../../spec')).filter((f) => f.endsWith('.rh'));
+    const r = rhc(['check', ...specs.map((s) => `spec/${s}`)]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(specs.length);
+  });
+
+  it('exits 1 with rendered diagnostics for a bad file, and still checks the others', () => {
+    const dir = writeFiles({ 'bad.rh': 'dim S\nfn f(x: f32[S, 64], w: f32[32, 8]) -> f32[S, 8] {\n  return x @ w\n}\n' });
+    const r = rhc(['check', path.join(dir, 'bad.rh'), 'spec/gp.rh']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/bad\.rh:3:12: error: matmul: inner dimensions differ: f32\[S, 64\] @ f32\[32, 8\] \(64 vs 32\)\n {3}3 \|   return x @ w\n {5}\| {12}\^/);
+    expect(r.stdout).toContain('spec/gp.rh: ok');
+    noStack(r.stderr);
+  });
+
+  it('prints the IR with config overrides applied', () => {
+    const r = rhc(['ir', 'spec/gp.rh', '--set', 'n_embd=16', '--set', 'n_head=2', '--set', 'n_layer=1']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/config: n_embd=16, n_layer=1, n_head=2/);
+    expect(r.stdout).toMatch(/f32\[16, 48\] = param \{name=transformer\.h\.0\.attn\.c_attn\.weight/);
+    const json = JSON.parse(rhc(['ir', 'spec/gp.rh', '--set', 'n_layer=1', '--json']).stdout);
+    expect(json.outputs[0].name).toBe('logits');
+  });
+
+  it('reports bad options and bad config values as usage errors', () => {
+    const unknown = rhc(['ir', 'spec/gp.rh', '--set', 'n_hed=4']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("--set: unknown config 'n_hed' (did you mean 'n_head'?)");
+    const badValue = rhc(['ir', 'spec/gp.rh', '--set', 'n_head=four']);
+    expect(badValue.stderr).toContain("--set: config n_head (int): expected an integer, got 'four'");
+    const malformed = rhc(['ir', 'spec/gp.rh', '--set', 'n_head']);
+    expect(malformed.status).toBe(2);
+    expect(malformed.stderr).toContain("--set expects name=value, got 'n_head'");
+    const both = rhc(['forward', 'x', '--ids', '1', '--text', 'a', '--out', 'x.npy']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('give exactly one of --ids or --text');
+    for (const r of [unknown, badValue, malformed, both]) noStack(r.stderr);
+  });
+
+  it('names the missing checkpoint directory', () => {
+    const r = rhc(['forward', 'no/such/dir', '--ids', '1,2', '--out', 'x.npy']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("error: checkpoint directory 'no/such/dir' does not exist\n");
+  });
+});

@@ -1,0 +1,42 @@
+// Test helpers: write .rh sources into a temp dir and run the checker or the CLI on them.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { checkFile } from '../../src/dsl/compile.ts';
+import { renderDiagnostic } from '../../src/dsl/diagnostics.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-test-'));
+}
+
+/** Writes files (name -> text) into a fresh temp dir; returns the dir. */
+export function writeFiles(files: Record<string, string>): string {
+  const dir = tempDir();
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Checks `main.rh` among `files`; returns each diagnostic as `line:col: message`. */
+export function diagnose(files: Record<string, string>, main = 'main.rh'): string[] {
+  const dir = writeFiles(files);
+  const r = checkFile(path.join(dir, main));
+  return r.diagnostics.map((d) => (d.loc ? `${path.basename(d.loc.file)}:${d.loc.line}:${d.loc.column}: ${d.message}` : d.message));
+}
+
+export function renderAll(files: Record<string, string>, main = 'main.rh'): string {
+  const dir = writeFiles(files);
+  const r = checkFile(path.join(dir, main));
+  return r.diagnostics.map((d) => renderDiagnostic(d, r.sources)).join('\n');
+}
+
+export function rhc(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/rhc.js'), ...args], { cwd, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
