@@ -1,6 +1,7 @@
 // A model ready to run: its graph (a spec lowered with a configuration) and its weights,
 // from a Hugging Face checkpoint directory or freshly initialised as GPT-2 does.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiagnosticsError, RhcError } from '../dsl/diagnostics.ts';
 import { compileModel } from '../dsl/compile.ts';
@@ -90,4 +91,8 @@ export function saveModel(model: Model, dir: string): void {
     return { name, shape, data };
   });
   saveCheckpoint(dir, model.hfConfig, tensors);
+  // A spec outside rhc's library travels with its checkpoint, so the directory loads alone.
+  const own = model.hfConfig.rhc_spec;
+  if (typeof own === 'string' && own.endsWith('.rh') && path.resolve(dir, own) !== path.resolve(model.specFile))
+    fs.copyFileSync(model.specFile, path.join(dir, own));
 }
