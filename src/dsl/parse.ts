@@ -25,8 +25,8 @@ export function parseSource(path: string, text: string): { file: SourceFile; dia
 /**
  * Error recovery guesses a fix and goes on; a wrong guess makes the rest of that declaration
  * (and often the next token or two) look wrong as well. So only the first error in each
- * declaration (a function, or a top-level one) is kept, as is no error at the token right after
- * another, or after an unreadable character (the lexer reported that).
+ * declaration (a function, or a top-level one) is kept, and none at the token right after
+ * another error or after an unreadable character (the lexer has reported that one).
  */
 function withoutCascades(errors: IRecognitionException[], tokens: IToken[], afterSkipped: Set<IToken>, cst: CstNode | undefined): IRecognitionException[] {
   const index = new Map(tokens.map((t, i) => [t, i]));

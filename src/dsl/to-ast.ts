@@ -29,6 +29,8 @@ function intact(n: CstNode): boolean {
   return Object.values(n.children).every((es) => es.every((e) => (isToken(e) ? !e.isInsertedInRecovery : intact(e))));
 }
 
+/** The one child of a rule that is a choice of sub-rules (topDecl, member, stmt). */
+const only = (ctx: Ctx): CstNode => Object.values(ctx)[0][0] as CstNode;
 const tok = (ctx: Ctx, key: string, i = 0) => child(ctx, key, 'token', i);
 const node = (ctx: Ctx, key: string, i = 0) => child(ctx, key, 'node', i);
 const toks = (ctx: Ctx, key: string) => (ctx[key] ?? []) as IToken[];
@@ -93,7 +95,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   topDecl(ctx: Ctx): A.TopDecl {
-    return this.visit(Object.values(ctx)[0][0] as CstNode);
+    return this.visit(only(ctx));
   }
 
   configDecl(ctx: Ctx): A.ConfigDecl {
@@ -154,7 +156,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   member(ctx: Ctx): A.ModuleMember {
-    return this.visit(Object.values(ctx)[0][0] as CstNode);
+    return this.visit(only(ctx));
   }
 
   paramDecl(ctx: Ctx): A.ParamDecl {
@@ -192,7 +194,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   stmt(ctx: Ctx): A.Stmt {
-    return this.visit(Object.values(ctx)[0][0] as CstNode);
+    return this.visit(only(ctx));
   }
 
   letStmt(ctx: Ctx): A.LetStmt {
