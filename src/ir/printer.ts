@@ -9,8 +9,13 @@ function isDimList(v: readonly unknown[]): boolean {
   return v.some((d) => typeof d === 'object');
 }
 
+/** Longer number lists (tensor constants' data) print as their first few values and a count. */
+const MAX_LIST_SHOWN = 8;
+
 export function formatAttr(v: AttrValue): string {
-  if (Array.isArray(v)) return isDimList(v) ? `[${(v as Dim[]).map(dimToString).join(', ')}]` : `[${v.join(', ')}]`;
+  if (Array.isArray(v) && isDimList(v)) return `[${(v as Dim[]).map(dimToString).join(', ')}]`;
+  if (Array.isArray(v))
+    return v.length > MAX_LIST_SHOWN ? `[${v.slice(0, 4).join(', ')}, ... (${v.length} values)]` : `[${v.join(', ')}]`;
   if (typeof v === 'object' && v !== null && 'terms' in v) return dimToString(v as Dim);
   if (typeof v === 'object' && v !== null && 'kind' in v) return 'std' in v ? `${v.kind}(${v.std})` : `${v.kind}()`;
   return String(v);

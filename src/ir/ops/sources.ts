@@ -5,11 +5,17 @@ import type { Dim } from '../dims.ts';
 import { dimEval } from '../dims.ts';
 import { OpTypeError, type DType, tensorType } from '../types.ts';
 import type { InitSpec } from '../graph.ts';
-import { alloc, type EvalEnv, type RefTensor } from '../reference.ts';
+import { alloc, fromArray, type EvalEnv, type RefTensor } from '../reference.ts';
 
 export interface InputAttrs { name: string; dtype: DType; shape: readonly Dim[] }
 export interface ParamAttrs { name: string; dtype: DType; shape: readonly Dim[]; init: InitSpec }
-export interface ConstAttrs { dtype: DType; value: number }
+/**
+ * A constant: a scalar (`value`) as the front end writes them, or a dense tensor (`shape` and
+ * row-major `data`) as constant folding and position tabulation produce them.
+ */
+export type ConstAttrs =
+  | { dtype: DType; value: number }
+  | { dtype: DType; shape: readonly number[]; data: readonly number[] };
 export interface IotaAttrs { length: Dim }
 
 /** Sources read their value from the environment the interpreter (or runtime) provides. */
@@ -40,19 +46,26 @@ export const sourceOps = defineOps({
   },
   const: {
     name: 'const',
-    summary: 'a scalar constant',
+    summary: 'a constant scalar or dense tensor',
     arity: [0, 0],
     pure: true,
     inferType: (_, a: ConstAttrs) => {
-      if (!Number.isFinite(a.value) && !Number.isNaN(a.value)) return tensorType(a.dtype, []);
-      if (a.dtype === 'i32' && !Number.isInteger(a.value)) throw new OpTypeError(`const: ${a.value} is not an integer`);
-      return tensorType(a.dtype, []);
+      const values = 'data' in a ? a.data : [a.value];
+      const shape = 'data' in a ? a.shape : [];
+      if ('data' in a) {
+        const n = shape.reduce((p, d) => p * d, 1);
+        if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new OpTypeError(`const: bad shape [${shape.join(', ')}]`);
+        if (n !== values.length) throw new OpTypeError(`const: ${values.length} values for shape [${shape.join(', ')}]`);
+      }
+      if (a.dtype === 'i32') {
+        // ±Infinity passes, as it always did for scalar constants (a mask value, say).
+        const bad = values.find((v) => !Number.isInteger(v) && Math.abs(v) !== Infinity);
+        if (bad !== undefined) throw new OpTypeError(`const: ${bad} is not an integer`);
+      }
+      return tensorType(a.dtype, shape);
     },
-    evaluate: (_, a: ConstAttrs, env) => {
-      const t = alloc(a.dtype, [], env);
-      t.data[0] = a.value;
-      return t;
-    },
+    evaluate: (_, a: ConstAttrs, env) =>
+      'data' in a ? fromArray(a.dtype, a.shape, a.data, env) : fromArray(a.dtype, [], [a.value], env),
   },
   iota: {
     name: 'iota',

@@ -1,0 +1,28 @@
+// ONNX lowerings of the elementwise ops: each is the standard op of the same meaning
+// (ONNX broadcasting is NumPy's, like the IR's).
+
+import { ELEM, int, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
+import type { elementwiseOps } from './elementwise.ts';
+import type { CastAttrs } from './elementwise.ts';
+
+const same = (opType: string): OnnxLowering => (ctx, _n, inputs) => ctx.op(opType, inputs);
+
+export const elementwiseLowerings: { [K in keyof typeof elementwiseOps]: OnnxLowering } = {
+  neg: same('Neg'),
+  exp: same('Exp'),
+  log: same('Log'),
+  sqrt: same('Sqrt'),
+  tanh: same('Tanh'),
+  sin: same('Sin'),
+  cos: same('Cos'),
+  abs: same('Abs'),
+  add: same('Add'),
+  sub: same('Sub'),
+  mul: same('Mul'),
+  div: same('Div'),
+  pow: same('Pow'),
+  max: same('Max'),
+  min: same('Min'),
+  // ONNX Cast from float to int truncates toward zero, as the IR's cast does.
+  cast: (ctx, n, [x]) => ctx.op('Cast', [x], { to: int(ELEM[(n.attrs as unknown as CastAttrs).to]) }),
+};

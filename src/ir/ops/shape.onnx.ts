@@ -1,0 +1,18 @@
+// ONNX lowerings of the data-movement ops. Target shapes may hold symbolic dims, so they are
+// computed at run time (ctx.shape); Reshape gets allowzero=1 so a dim that is 0 at run time
+// (an empty KV cache) means 0, not "copy the input's dim".
+
+import { int, ints, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
+import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from './shape.ts';
+
+export const shapeLowerings: { [K in keyof typeof shapeOps]: OnnxLowering } = {
+  reshape: (ctx, n, [x]) => ctx.op('Reshape', [x, ctx.shape((n.attrs as unknown as ReshapeAttrs).shape)], { allowzero: int(1) }),
+  transpose: (ctx, n, [x]) => ctx.op('Transpose', [x], { perm: ints((n.attrs as unknown as TransposeAttrs).perm) }),
+  slice: (ctx, n, [x]) => {
+    const a = n.attrs as unknown as SliceAttrs;
+    return ctx.op('Slice', [x, ctx.i64([a.start]), ctx.i64([a.end]), ctx.i64([a.axis])]);
+  },
+  concat: (ctx, n, xs) => ctx.op('Concat', xs, { axis: int((n.attrs as unknown as ConcatAttrs).axis) }),
+  broadcast: (ctx, n, [x]) => ctx.op('Expand', [x, ctx.shape((n.attrs as unknown as BroadcastAttrs).shape)]),
+  gather: (ctx, _n, [table, ids]) => ctx.op('Gather', [table, ids], { axis: int(0) }),
+};

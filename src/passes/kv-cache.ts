@@ -1,0 +1,47 @@
+// KV cache: turns a full-sequence graph into an incremental-decoding one, with the names
+// Hugging Face Optimum gives a decoder-with-past. For the i-th attention node (in graph order,
+// i.e. layer i) it adds inputs past_key_values.{i}.key/.value [B, H, P, D] (P: a new symbolic
+// dim, the cached length), concatenates them before the new keys/values on the sequence axis,
+// and returns the concatenations as present.{i}.key/.value. Keys enter the cache as the
+// attention op sees them, i.e. already rotated. The attention op's `causal` already offsets
+// the mask by Sk - Sq; the `pos` input must now carry absolute positions P .. P+S-1.
+
+import type { Graph, GraphOutput } from '../ir/graph.ts';
+import { sym } from '../ir/dims.ts';
+import { Rewriter } from './rewrite.ts';
+
+export const PAST_PREFIX = 'past_key_values';
+export const PRESENT_PREFIX = 'present';
+/** The cached-length symbol, renamed if the graph already uses it. */
+const PAST_SYMBOL = 'P';
+
+export function addKvCache(g: Graph): Graph {
+  if (g.nodes.some((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`)))
+    throw new Error('kv-cache: the graph already has past_key_values inputs');
+  let P = PAST_SYMBOL;
+  while (g.symbols.includes(P)) P += "'";
+  const rw = new Rewriter(g);
+  const outputs: GraphOutput[] = [];
+  let layer = 0;
+  for (const n of g.nodes) {
+    if (n.op !== 'attention') {
+      rw.keep(n);
+      continue;
+    }
+    const [q, k, v] = n.inputs;
+    const extended = (['key', 'value'] as const).map((what, j) => {
+      const fresh = [k, v][j];
+      const t = rw.type(fresh);
+      const r = t.shape.length;
+      const pastShape = [...t.shape.slice(0, r - 2), sym(P), t.shape[r - 1]];
+      const name = `${PAST_PREFIX}.${layer}.${what}`;
+      const past = rw.add('input', [], { name, dtype: t.dtype, shape: pastShape }, name);
+      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, `${PRESENT_PREFIX}.${layer}.${what}`);
+      outputs.push({ name: `${PRESENT_PREFIX}.${layer}.${what}`, id: all });
+      return all;
+    });
+    rw.keep(n, { inputs: [q, ...extended] });
+    layer++;
+  }
+  return rw.finish({ outputs, symbols: [...g.symbols, P] });
+}
