@@ -6,6 +6,8 @@ import { registerCheck } from './commands/check.ts';
 import { registerIr } from './commands/ir.ts';
 import { registerInitWeights } from './commands/init-weights.ts';
 import { registerForward } from './commands/forward.ts';
+import { registerCompile } from './commands/compile.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { reportError } from './errors.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerIr(program);
   registerInitWeights(program);
   registerForward(program);
+  registerCompile(program);
+  registerGenerate(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -5,6 +5,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Precision } from '../ir/reference.ts';
 import { interpret } from './reference/interpreter.ts';
+import type { Decoder } from './decoder.ts';
 
 export interface ForwardRequest {
   graph: Graph;
@@ -21,6 +22,18 @@ export interface ForwardBackend {
   readonly name: string;
   /** logits [batch, seq, vocab] */
   forward(req: ForwardRequest): Promise<Float32Array>;
+}
+
+/** A decoder (batch 1, KV cache kept by the backend) for `rhc generate`. */
+export async function getDecoder(name: string, graph: Graph, weights: ReadonlyMap<string, Float32Array>): Promise<Decoder> {
+  switch (name) {
+    case 'cpu': {
+      const { referenceDecoder } = await import('./reference/decoder.ts');
+      return referenceDecoder(graph, weights);
+    }
+    default:
+      throw new Error(`backend '${name}' cannot decode incrementally (available: cpu)`);
+  }
 }
 
 export function positions(seq: number, offset = 0): Int32Array {
@@ -46,13 +59,21 @@ export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
   };
 }
 
-export const BACKEND_NAMES = ['cpu'] as const;
+/** rhc's fast CPU path: the graph exported to ONNX and run by onnxruntime-node. */
+async function onnxBackend(): Promise<ForwardBackend> {
+  const { runOnnx } = await import('../../backends/onnx/index.ts');
+  return { name: 'onnx', forward: (req) => runOnnx(req.graph, req.weights, req.ids, req.batch, req.seq) };
+}
+
+export const BACKEND_NAMES = ['cpu', 'onnx'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export async function getBackend(name: string): Promise<ForwardBackend> {
   switch (name) {
     case 'cpu':
       return cpuBackend();
+    case 'onnx':
+      return onnxBackend();
     default:
       throw new Error(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
   }

@@ -2,18 +2,33 @@ import type { Command } from 'commander';
 import { printGraph } from '../../ir/printer.ts';
 import { graphToJson } from '../../ir/serialize.ts';
 import { lowerSpec } from '../../model/model.ts';
+import { PASSES, PIPELINE, pipelineStages } from '../../passes/pipeline.ts';
 import { collectSet } from '../options.ts';
+import { UsageError } from '../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
+
+interface IrOptions { set: ConfigOverride[]; json?: boolean; after?: string; passes?: string }
 
 export function registerIr(program: Command): void {
   program
     .command('ir')
-    .description('print the IR a spec lowers to (one typed node per line)')
+    .description('print the IR a spec lowers to (one typed node per line), before or after optimisation passes')
     .argument('<file>', 'a .rh file declaring a model')
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
+    .option('--after <pass>', `print the IR after this stage of the pipeline (${PIPELINE.join(', ')}; 'all' for the end)`)
+    .option('--passes <list>', `run these passes in order instead (comma-separated: ${PASSES.map((p) => p.name).join(', ')})`)
     .option('--json', 'print the JSON serialisation instead of text')
-    .action((file: string, opts: { set: ConfigOverride[]; json?: boolean }) => {
-      const graph = lowerSpec(file, opts.set);
+    .action((file: string, opts: IrOptions) => {
+      const names = opts.passes !== undefined ? opts.passes.split(',').map((s) => s.trim()).filter(Boolean) : PIPELINE;
+      const unknown = names.find((n) => !PASSES.some((p) => p.name === n));
+      if (unknown) throw new UsageError(`unknown pass '${unknown}' (passes: ${PASSES.map((p) => p.name).join(', ')})`);
+      let graph = lowerSpec(file, opts.set);
+      if (opts.after !== undefined || opts.passes !== undefined) {
+        const stages = pipelineStages(graph, names);
+        const want = opts.after === undefined || opts.after === 'all' ? stages.length - 1 : stages.findIndex((s, i) => i > 0 && s.pass === opts.after);
+        if (want < 0) throw new UsageError(`--after: '${opts.after}' is not a stage of ${names.join(', ')}`);
+        graph = stages[want].graph;
+      }
       process.stdout.write(opts.json ? JSON.stringify(graphToJson(graph), null, 1) + '\n' : printGraph(graph));
     });
 }

@@ -1,0 +1,68 @@
+// Incremental decoding on the reference interpreter: the graph after the kv-cache pass takes
+// the cached keys/values as inputs and returns them extended, so each step feeds only the new
+// tokens at their absolute positions. Slow but exact: the oracle for the GPU decoders.
+
+import type { Graph } from '../../ir/graph.ts';
+import type { Precision, RefTensor } from '../../ir/reference.ts';
+import { runPipeline } from '../../passes/pipeline.ts';
+import { PAST_PREFIX, PRESENT_PREFIX } from '../../passes/kv-cache.ts';
+import { RhcError } from '../../dsl/diagnostics.ts';
+import type { Decoder } from '../decoder.ts';
+import { interpret } from './interpreter.ts';
+import { positions } from '../backends.ts';
+
+export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>, precision: Precision = 'f32'): Decoder {
+  const cached = runPipeline(graph, ['cse', 'fold-constants', 'cse', 'dce', 'kv-cache']);
+  const params = new Map<string, RefTensor>();
+  for (const n of cached.nodes)
+    if (n.op === 'param') {
+      const name = n.attrs.name as string;
+      const data = weights.get(name);
+      if (!data) throw new RhcError(`missing parameter '${name}'`);
+      params.set(name, { dtype: 'f32', shape: n.type.shape as number[], data });
+    }
+  const pastInputs = cached.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`));
+  const capacity = graph.config.n_positions as number;
+  const vocab = graph.config.vocab_size as number;
+  let past = new Map<string, RefTensor>();
+  let length = 0;
+
+  const empty = (): Map<string, RefTensor> =>
+    new Map(pastInputs.map((n) => {
+      // [B, H, P, D] with B = 1 and P = 0
+      const shape = (n.type.shape as unknown[]).map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : 0));
+      return [n.attrs.name as string, { dtype: 'f32' as const, shape, data: new Float32Array(0) }];
+    }));
+  past = empty();
+
+  return {
+    get length() {
+      return length;
+    },
+    capacity,
+    async append(ids) {
+      if (ids.length === 0) throw new RhcError('append needs at least one token');
+      if (length + ids.length > capacity) throw new RhcError(`the sequence would reach ${length + ids.length} tokens; the model holds ${capacity} (n_positions)`);
+      const inputs = new Map<string, RefTensor>([
+        ['ids', { dtype: 'i32', shape: [1, ids.length], data: Int32Array.from(ids) }],
+        ['pos', { dtype: 'i32', shape: [ids.length], data: positions(ids.length, length) }],
+        ...past,
+      ]);
+      const out = interpret(cached, { inputs, params, precision });
+      past = new Map(pastInputs.map((n) => {
+        const name = n.attrs.name as string;
+        return [name, out.get(PRESENT_PREFIX + name.slice(PAST_PREFIX.length))!];
+      }));
+      length += ids.length;
+      const logits = out.get('logits')!.data;
+      return Float32Array.from(logits.subarray(logits.length - vocab));
+    },
+    reset() {
+      past = empty();
+      length = 0;
+    },
+    dispose() {
+      past.clear();
+    },
+  };
+}
