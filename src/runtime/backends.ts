@@ -6,6 +6,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Precision } from '../ir/reference.ts';
 import { interpret } from './reference/interpreter.ts';
 import type { Decoder } from './decoder.ts';
+import { RhcError } from '../dsl/diagnostics.ts';
 
 export interface ForwardRequest {
   graph: Graph;
@@ -31,8 +32,12 @@ export async function getDecoder(name: string, graph: Graph, weights: ReadonlyMa
       const { referenceDecoder } = await import('./reference/decoder.ts');
       return referenceDecoder(graph, weights);
     }
+    case 'onnx': {
+      const { onnxDecoder } = await import('../../backends/onnx/decoder.ts');
+      return onnxDecoder(graph, weights);
+    }
     default:
-      throw new Error(`backend '${name}' cannot decode incrementally (available: cpu)`);
+      throw new RhcError(`unknown backend '${name}' for decoding (available: cpu, onnx)`);
   }
 }
 
@@ -75,6 +80,6 @@ export async function getBackend(name: string): Promise<ForwardBackend> {
     case 'onnx':
       return onnxBackend();
     default:
-      throw new Error(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
+      throw new RhcError(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
   }
 }

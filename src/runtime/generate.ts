@@ -2,6 +2,7 @@
 // is fed back; tokens are yielded as they are chosen so callers can stream text.
 
 import { Rng } from '../io/rng.ts';
+import { RhcError } from '../dsl/diagnostics.ts';
 import type { Decoder } from './decoder.ts';
 import { sampleToken, type SamplingOptions } from './sampling.ts';
 

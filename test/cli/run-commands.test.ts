@@ -69,6 +69,9 @@ describe('rhc forward, compile, generate', () => {
     expect(r.stdout).toBe(decode(ids) + '\n');
     const again = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0']);
     expect(again.stdout).toBe(r.stdout);
+    const ort = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0', '--backend', 'onnx']);
+    expect(ort.status, ort.stderr).toBe(0);
+    expect(ort.stdout).toBe(r.stdout);
   });
 
   it('generate samples reproducibly per seed and validates its options', () => {

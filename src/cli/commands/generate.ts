@@ -30,7 +30,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-k <k>', 'sample only among the k most likely tokens', parseIntOption('--top-k'))
     .option('--top-p <p>', 'sample only among the most likely tokens whose probability adds up to p', parseNumberOption('--top-p'))
     .option('--seed <n>', 'random seed for sampling', parseIntOption('--seed'), 0)
-    .option('--backend <name>', 'where to run: cpu', 'cpu')
+    .option('--backend <name>', 'where to run: cpu (reference interpreter) or onnx (onnxruntime, fast)', 'cpu')
     .option('--spec <file.rh>', "use this spec instead of the one config.json selects")
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
     .action(async (dir: string, opts: GenerateCliOptions) => {
@@ -45,9 +45,9 @@ export function registerGenerate(program: Command): void {
       const vocab = model.graph.config.vocab_size as number;
       if (prompt.length >= capacity) throw new UsageError(`the prompt has ${prompt.length} tokens; the model holds ${capacity} (n_positions)`);
       if (prompt.some((id) => id >= vocab)) throw new UsageError(`the prompt has tokens outside this model's vocabulary (vocab_size ${vocab})`);
+      const decoder = await getDecoder(opts.backend, model.graph, model.weights);
       const room = capacity - prompt.length;
       if (opts.maxNewTokens > room) process.stderr.write(`note: only ${room} more tokens fit in n_positions ${capacity}\n`);
-      const decoder = await getDecoder(opts.backend, model.graph, model.weights);
       const text = new TokenStreamDecoder();
       process.stdout.write(opts.prompt);
       try {
