@@ -3,7 +3,7 @@
 // when that backend is asked for.
 
 import type { Graph } from '../ir/graph.ts';
-import type { Precision } from '../ir/reference.ts';
+import type { Precision, RefTensor } from '../ir/reference.ts';
 import { interpret } from './reference/interpreter.ts';
 import type { Decoder } from './decoder.ts';
 import { RhcError } from '../dsl/diagnostics.ts';
@@ -50,10 +50,12 @@ export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
   return {
     name: 'cpu',
     async forward(req) {
-      const params = new Map([...req.weights].map(([name, data]) => {
-        const node = req.graph.nodes.find((n) => n.op === 'param' && n.attrs.name === name);
-        return [name, { dtype: 'f32' as const, shape: (node?.type.shape ?? [data.length]) as number[], data }];
-      }));
+      const params = new Map<string, RefTensor>();
+      for (const n of req.graph.nodes) {
+        const name = n.attrs.name as string;
+        const data = n.op === 'param' ? req.weights.get(name) : undefined;
+        if (data) params.set(name, { dtype: 'f32', shape: n.type.shape as number[], data });
+      }
       const inputs = new Map([
         ['ids', { dtype: 'i32' as const, shape: [req.batch, req.seq], data: req.ids }],
         ['pos', { dtype: 'i32' as const, shape: [req.seq], data: positions(req.seq, req.positionOffset) }],
