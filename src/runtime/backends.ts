@@ -36,8 +36,12 @@ export async function getDecoder(name: string, graph: Graph, weights: ReadonlyMa
       const { onnxDecoder } = await import('../../backends/onnx/decoder.ts');
       return onnxDecoder(graph, weights);
     }
+    case 'webgpu': {
+      const { webgpuDecoder } = await import('./webgpu/backend.ts');
+      return webgpuDecoder(graph, weights);
+    }
     default:
-      throw new RhcError(`unknown backend '${name}' for decoding (available: cpu, onnx)`);
+      throw new RhcError(`unknown backend '${name}' for decoding (available: cpu, onnx, webgpu)`);
   }
 }
 
@@ -72,13 +76,15 @@ async function onnxBackend(): Promise<ForwardBackend> {
   return { name: 'onnx', forward: (req) => runOnnx(req.graph, req.weights, req.ids, req.batch, req.seq) };
 }
 
-export const BACKEND_NAMES = ['cpu', 'onnx'] as const;
+export const BACKEND_NAMES = ['cpu', 'onnx', 'webgpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export async function getBackend(name: string): Promise<ForwardBackend> {
   switch (name) {
     case 'cpu':
       return cpuBackend();
+    case 'webgpu':
+      return (await import('./webgpu/backend.ts')).webgpuBackend();
     case 'onnx':
       return onnxBackend();
     default:

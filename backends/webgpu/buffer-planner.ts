@@ -1,0 +1,108 @@
+// Buffers: sizing (every buffer is allocated once, for the largest batch and sequence the plan
+// allows, so runs never reallocate), splitting what exceeds one binding into chunks of whole
+// rows, and memory planning: activations whose lifetimes (first to last dispatch binding them)
+// do not overlap share one physical buffer, assigned greedily (best fit, growing if needed).
+
+import { type Dim, dimToString } from '../../src/ir/dims.ts';
+import { planChunks } from '../../src/runtime/webgpu/buffers.ts';
+import type { DispatchDraft } from './kernel-writer.ts';
+import type { BufferRole, PlanChunking } from './plan.ts';
+import type { LogicalBuffer } from './values.ts';
+
+type Spec = Omit<LogicalBuffer, 'id' | 'elements' | 'chunking'>;
+
+/** The largest value of a dim when each symbol is at most its bound (dims are sums of products with positive coefficients). */
+export function maxValue(d: Dim, bounds: ReadonlyMap<string, number>): number {
+  if (typeof d === 'number') return d;
+  let total = 0;
+  for (const [m, c] of d.terms) {
+    if (c < 0) throw new Error(`WebGPU backend: cannot bound the size ${dimToString(d)} (a negative term)`);
+    let v = c;
+    for (const s of m ? m.split('*') : []) {
+      const b = bounds.get(s);
+      if (b === undefined) throw new Error(`WebGPU backend: no upper bound for the size '${s}' (give it in the compile options' bounds)`);
+      v *= b;
+    }
+    total += v;
+  }
+  return total;
+}
+
+export class BufferPlanner {
+  readonly all: LogicalBuffer[] = [];
+
+  constructor(
+    private readonly bounds: ReadonlyMap<string, number>,
+    private readonly maxBindingBytes: number,
+  ) {}
+
+  create(spec: Spec): LogicalBuffer {
+    const elements = spec.shape.reduce<number>((a, d) => a * maxValue(d, this.bounds), 1);
+    const b: LogicalBuffer = { ...spec, id: this.all.length, elements, ...chunked(spec.label, spec.shape, elements, this.maxBindingBytes) };
+    this.all.push(b);
+    return b;
+  }
+}
+
+/** Chunk rows: a weight's rows along its first axis; an activation's along its trailing static dims. */
+function chunked(label: string, shape: readonly Dim[], elements: number, limit: number): { chunking?: PlanChunking } {
+  if (elements * 4 <= limit) return {};
+  let rowElements = 1;
+  if (shape.every((d) => typeof d === 'number')) rowElements = (shape.slice(1) as number[]).reduce((a, d) => a * d, 1);
+  else for (let i = shape.length - 1; i >= 0 && typeof shape[i] === 'number'; i--) rowElements *= shape[i] as number;
+  const rows = elements / rowElements;
+  const plan = planChunks(label, [rows, rowElements], limit, 256);
+  return { chunking: { rows, rowElements, rowsPerChunk: plan.rowsPerChunk, chunks: plan.chunks.length } };
+}
+
+export interface PhysicalBuffer {
+  id: number;
+  role: BufferRole;
+  bytes: number;
+  /** the logical buffers it holds, in order of first use */
+  holds: LogicalBuffer[];
+}
+
+const bytesOf = (b: LogicalBuffer) => Math.max(16, Math.ceil((b.elements * 4) / 16) * 16);
+
+/** Maps logical buffers onto physical ones; only unchunked activations are shared. */
+export function assignPhysical(buffers: readonly LogicalBuffer[], dispatches: readonly DispatchDraft[]): Map<LogicalBuffer, PhysicalBuffer> {
+  const first = new Map<LogicalBuffer, number>();
+  const last = new Map<LogicalBuffer, number>();
+  dispatches.forEach((d, i) => {
+    for (const { buffer } of d.bindings) {
+      if (!first.has(buffer)) first.set(buffer, i);
+      last.set(buffer, i);
+    }
+  });
+  const result = new Map<LogicalBuffer, PhysicalBuffer>();
+  const physical: PhysicalBuffer[] = [];
+  const own = (b: LogicalBuffer) => {
+    const p: PhysicalBuffer = { id: physical.length, role: b.role, bytes: bytesOf(b), holds: [b] };
+    physical.push(p);
+    result.set(b, p);
+    return p;
+  };
+  // Fixed buffers first, so their ids are stable and readable (weights, then the rest).
+  for (const b of buffers) if (b.role !== 'activation' || b.chunking) own(b);
+  const shared = buffers.filter((b) => b.role === 'activation' && !b.chunking && first.has(b)).sort((x, y) => first.get(x)! - first.get(y)!);
+  const busy: { p: PhysicalBuffer; until: number }[] = [];
+  const free: PhysicalBuffer[] = [];
+  for (const b of shared) {
+    const start = first.get(b)!;
+    for (let i = busy.length - 1; i >= 0; i--) if (busy[i].until < start) free.push(busy.splice(i, 1)[0].p);
+    const need = bytesOf(b);
+    const fits = free.filter((p) => p.bytes >= need).sort((x, y) => x.bytes - y.bytes)[0];
+    const pick = fits ?? free.sort((x, y) => y.bytes - x.bytes)[0];
+    let p: PhysicalBuffer;
+    if (pick) {
+      free.splice(free.indexOf(pick), 1);
+      p = pick;
+      p.bytes = Math.max(p.bytes, need);
+      p.holds.push(b);
+      result.set(b, p);
+    } else p = own(b);
+    busy.push({ p, until: last.get(b)! });
+  }
+  return result;
+}

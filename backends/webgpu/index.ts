@@ -1,0 +1,88 @@
+// The WGSL backend's API: compileWebGpu runs the passes (plus the KV cache for models that
+// decode), schedules kernels and assembles the plan. The result serves both full-sequence
+// runs and incremental decoding with one program: P (the cached length) is 0 for a forward,
+// whose per-layer caches are ordinary activations; a decoder binds its own caches instead.
+
+import type { Graph } from '../../src/ir/graph.ts';
+import type { Dim } from '../../src/ir/dims.ts';
+import { PIPELINE, runPipeline } from '../../src/passes/pipeline.ts';
+import { scheduleGraph } from './schedule.ts';
+import { assemble } from './assemble.ts';
+import { DEFAULT_MAX_BINDING_BYTES, type WebGpuArtifact } from './plan.ts';
+
+export * from './plan.ts';
+
+export interface CompileWebGpuOptions {
+  /** the spec the graph came from (recorded in the plan) */
+  specName: string;
+  /** the largest batch forward() accepts (default 1; decoding is always batch 1) */
+  maxBatch?: number;
+  /**
+   * the most tokens one run takes (default n_positions): activations (the logits above all) are
+   * sized for it; a decoder feeds longer prompts in pieces, its cache still holds n_positions
+   */
+  maxSeq?: number;
+  /** split buffers above this many bytes per binding (default 128 MiB, what every device allows) */
+  maxBindingBytes?: number;
+  /** add the KV cache (default: when the graph has attention and `ids`/`pos` inputs) */
+  decoding?: boolean;
+  /** upper bounds of symbols other than batch, sequence and past (for graphs that are not models) */
+  bounds?: Readonly<Record<string, number>>;
+  /** passes to run first (default: WEBGPU_PIPELINE) */
+  passes?: readonly string[];
+}
+
+/**
+ * The standard pipeline without `tabulate-positions`: the fused kernels compute cos/sin where
+ * q and k are read, from the folded [H, D/2] frequency table, so a [n_positions, H, D/2] table
+ * would add 4 MiB to every GP/RoPE artifact (and a memory read per element) for no gain.
+ * ONNX keeps it: there the gather replaces several standard ops.
+ */
+export const WEBGPU_PIPELINE: readonly string[] = PIPELINE.filter((p) => p !== 'tabulate-positions');
+
+const IDS = 'ids';
+const POSITIONS = 'pos';
+const LOGITS = 'logits';
+
+function symbolOf(d: Dim | undefined): string | undefined {
+  if (d === undefined || typeof d === 'number' || d.terms.size !== 1) return undefined;
+  const [[name, c]] = [...d.terms];
+  return c === 1 && name !== '' && !name.includes('*') ? name : undefined;
+}
+
+export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuArtifact {
+  const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS);
+  const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS);
+  const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
+  const g = runPipeline(graph, [...(opts.passes ?? WEBGPU_PIPELINE), ...(decoding ? ['kv-cache'] : [])]);
+  const capacity = graph.config.n_positions;
+  const batchSymbol = symbolOf(ids?.type.shape[0]);
+  const seqSymbol = symbolOf(ids?.type.shape[1]);
+  const pastSymbol = g.symbols.find((s) => !graph.symbols.includes(s));
+  const bounds = new Map<string, number>();
+  const maxBatch = opts.maxBatch ?? 1;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
+  if (batchSymbol) bounds.set(batchSymbol, maxBatch);
+  if (typeof capacity === 'number') {
+    const maxSeq = opts.maxSeq ?? capacity;
+    if (!Number.isInteger(maxSeq) || maxSeq < 1 || maxSeq > capacity) throw new Error(`maxSeq must be an integer in [1, ${capacity}], got ${maxSeq}`);
+    if (seqSymbol) bounds.set(seqSymbol, maxSeq);
+    if (pastSymbol) bounds.set(pastSymbol, capacity);
+  }
+  for (const [name, max] of Object.entries(opts.bounds ?? {})) bounds.set(name, max);
+  if (decoding && (typeof capacity !== 'number' || !batchSymbol || !seqSymbol || !pastSymbol))
+    throw new Error(`WebGPU backend: decoding needs config.n_positions and an ids input [batch, seq] (graph ${graph.name})`);
+  const maxBindingBytes = opts.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
+  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0 });
+  return assemble(schedule, {
+    spec: opts.specName,
+    model: graph.name,
+    config: { ...graph.config },
+    bounds,
+    maxBindingBytes,
+    ...(decoding
+      ? { decoding: { idsInput: IDS, positionsInput: POSITIONS, logitsOutput: LOGITS, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number } }
+      : {}),
+  });
+}
+

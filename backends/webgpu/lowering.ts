@@ -1,0 +1,107 @@
+// What an op's WGSL lowering is (src/ir/ops/<family>.wgsl.ts). Two kinds:
+//   lazy   -- the op becomes an expression of its inputs at an index (elementwise, movement,
+//             sources); no kernel, it fuses into whatever reads it;
+//   kernel -- the op needs a kernel of its own (matmul, attention, normalisations,
+//             reductions); it reads its inputs through their expressions or views and writes
+//             its result through the view the scheduler gives it, optionally through an
+//             elementwise epilogue (matmul: bias, residual, GELU).
+
+import type { Node } from '../../src/ir/graph.ts';
+import { type Dim, dimToString } from '../../src/ir/dims.ts';
+import { type DispatchDraft, KernelWriter } from './kernel-writer.ts';
+import { address, decompose, elementsOf, type Index, type LogicalBuffer, type Value, type View } from './values.ts';
+import { literal, type Scalar } from './wgsl.ts';
+
+export interface LowerCtx {
+  /** IR symbols in uniform order */
+  readonly symbols: readonly string[];
+  writer(op: string): KernelWriter;
+  /** the buffers of source nodes */
+  param(n: Node): LogicalBuffer;
+  constant(n: Node): LogicalBuffer;
+  input(n: Node): LogicalBuffer;
+}
+
+/** Computes the final value from the kernel's raw result `acc` at an index of the output. */
+export type Epilogue = (k: KernelWriter, acc: string, at: Index) => string;
+
+export interface KernelOutput {
+  /** where results go: a contiguous buffer, or a permuted layout for kernels that allow it */
+  view: View;
+  epilogue?: Epilogue;
+}
+
+export interface LazyLowering {
+  kind: 'lazy';
+  value(n: Node, inputs: readonly Value[], ctx: LowerCtx): Value;
+}
+
+export interface KernelLowering {
+  kind: 'kernel';
+  /** operands the kernel reads as buffers (realised first when they are expressions) */
+  needsViews?: readonly number[];
+  /** writes through any strided output view, so the scheduler may choose the layout */
+  anyOutputLayout?: boolean;
+  /** accepts an elementwise epilogue */
+  epilogue?: boolean;
+  kernel(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[];
+}
+
+export type WgslLowering = LazyLowering | KernelLowering;
+
+export function lazy(value: LazyLowering['value']): LazyLowering {
+  return { kind: 'lazy', value };
+}
+
+export function literalValue(dtype: Scalar, v: number): Value {
+  return {
+    dtype,
+    shape: [],
+    literal: v,
+    emit: (k) => {
+      const text = literal(dtype, v);
+      if (text.includes('rh_bits')) k.helper('rh_bits');
+      return text;
+    },
+  };
+}
+
+/** `fn name(i0: u32, ..., i{r-1}: u32) -> T` returning the value at that index: reads in loops. */
+export function accessor(k: KernelWriter, name: string, v: Value): string {
+  const params = v.shape.map((_, i) => `i${i}: u32`).join(', ');
+  return k.func(name, params, v.dtype, () => v.emit(k, { axes: v.shape.map((_, i) => `i${i}`) }));
+}
+
+/** The statement writing `value` at index `at` of an output view (with the epilogue applied). */
+export function storeOutput(k: KernelWriter, out: KernelOutput, shape: readonly Dim[], at: Index, value: string): string {
+  const v = out.epilogue ? out.epilogue(k, value, at) : value;
+  return k.store(out.view.buffer, address(k, out.view, shape, at), v);
+}
+
+export const WORKGROUP = 64;
+
+/** Kernel prologue for one thread per element of `shape`: `flat` and its per-axis indices. */
+export function linearThread(k: KernelWriter, shape: readonly Dim[]): Index {
+  const total = elementsOf(shape);
+  k.line(`let flat = (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lix;`);
+  k.line(`if (flat >= ${k.dim(total)}) { return; }`);
+  return { axes: decompose(k, 'flat', shape), flat: 'flat' };
+}
+
+/** A kernel computing `v` at every index of its shape and storing it through `out` (a realisation). */
+export function elementwiseKernel(ctx: LowerCtx, v: Value, out: KernelOutput, summary: (k: KernelWriter) => string): DispatchDraft {
+  const k = ctx.writer('elementwise');
+  return k.finish({
+    summary: summary(k),
+    workgroupSize: [WORKGROUP, 1, 1],
+    grid: { linear: { count: elementsOf(v.shape), per: WORKGROUP } },
+    main: () => {
+      const at = linearThread(k, v.shape);
+      k.line(storeOutput(k, out, v.shape, at, v.emit(k, at)));
+    },
+  });
+}
+
+export function shapeText(shape: readonly Dim[]): string {
+  return `[${shape.map(dimToString).join(', ')}]`;
+}

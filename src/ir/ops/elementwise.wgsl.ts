@@ -1,0 +1,44 @@
+// WGSL lowerings of the elementwise ops: each is an expression of its operands at the same
+// index (NumPy broadcasting maps the index), so chains of them fuse into one kernel. sin, cos,
+// tanh and pow use rhc's helpers (backends/webgpu/wgsl.ts): WGSL's built-ins are not accurate
+// enough everywhere. i32 arithmetic wraps, as the reference's does.
+
+import type { Node } from '../graph.ts';
+import type { KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
+import { broadcastIndex, exprValue, type Value } from '../../../backends/webgpu/values.ts';
+import { lazy, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
+import type { CastAttrs, elementwiseOps } from './elementwise.ts';
+
+function operand(k: KernelWriter, n: Node, x: Value, at: Parameters<Value['emit']>[1]): string {
+  return x.emit(k, broadcastIndex(at, n.type.shape, x.shape));
+}
+
+function unary(f: (x: string, k: KernelWriter) => string): WgslLowering {
+  return lazy((n, [x]) => exprValue(n.type.dtype, n.type.shape, (k, at) => f(operand(k, n, x, at), k)));
+}
+
+function binary(f: (a: string, b: string) => string): WgslLowering {
+  return lazy((n, [a, b]) => exprValue(n.type.dtype, n.type.shape, (k, at) => f(operand(k, n, a, at), operand(k, n, b, at))));
+}
+
+const helper = (name: string) => (x: string, k: KernelWriter) => `${k.helper(name)}(${x})`;
+
+export const elementwiseWgsl: { [K in keyof typeof elementwiseOps]: WgslLowering } = {
+  neg: unary((x) => `(-${x})`),
+  exp: unary((x) => `exp(${x})`),
+  log: unary((x) => `log(${x})`),
+  sqrt: unary((x) => `sqrt(${x})`),
+  tanh: unary(helper('rh_tanh')),
+  sin: unary(helper('rh_sin')),
+  cos: unary(helper('rh_cos')),
+  abs: unary((x) => `abs(${x})`),
+  add: binary((a, b) => `(${a} + ${b})`),
+  sub: binary((a, b) => `(${a} - ${b})`),
+  mul: binary((a, b) => `(${a} * ${b})`),
+  div: binary((a, b) => `(${a} / ${b})`),
+  pow: lazy((n, [a, b]) => exprValue('f32', n.type.shape, (k, at) => `${k.helper('rh_pow')}(${operand(k, n, a, at)}, ${operand(k, n, b, at)})`)),
+  max: binary((a, b) => `max(${a}, ${b})`),
+  min: binary((a, b) => `min(${a}, ${b})`),
+  // f32 -> i32 truncates toward zero in WGSL, as the IR's cast does.
+  cast: lazy((n, [x]) => exprValue(n.type.dtype, n.type.shape, (k, at) => `${(n.attrs as unknown as CastAttrs).to}(${operand(k, n, x, at)})`)),
+};

@@ -1,0 +1,149 @@
+// WGSL lowering of matmul: vec4 register blocking without shared memory (the fastest form on
+// SwiftShader, and sound everywhere): each thread computes a 4x4 block of the output, reading
+// 4 rows of A and 4 rows of B (or of B^T, for the tied lm_head x @ wte^T) as vec4s along K.
+// Leading dims of A fold into M when B is a plain matrix. The result goes through the
+// epilogue the scheduler fused in (bias, residual add, GELU). Operands that are not
+// vec4-friendly (odd K, strided, chunked A) take a scalar kernel with the same interface.
+// A B^T split into chunks (GPT-2 medium's wte under a 128 MiB binding limit) is one dispatch
+// per chunk, each computing that chunk's columns.
+
+import { type Dim, dimDivExact, dimEq, dimMul } from '../dims.ts';
+import type { Node } from '../graph.ts';
+import type { DispatchDraft, KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
+import { decompose, elementsOf, type Index, type Value, type View } from '../../../backends/webgpu/values.ts';
+import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
+import type { matmulOps } from './matmul.ts';
+
+const div4 = (d: Dim) => dimDivExact(d, 4) !== undefined;
+const LANES = ['x', 'y', 'z', 'w'];
+
+/** Whether the non-1 axes form one strided run (so they can be walked as one axis). */
+function oneRun(shape: readonly Dim[], strides: readonly Dim[]): boolean {
+  const axes = shape.map((d, i) => ({ d, s: strides[i] })).filter((a) => a.d !== 1);
+  return axes.every((a, i) => i + 1 >= axes.length || dimEq(a.s, dimMul(axes[i + 1].d, axes[i + 1].s)));
+}
+
+interface Operand { view: View; batch: Dim[]; rowStride: Dim; colStride: Dim }
+
+/** Per-thread offsets of the operands for batch `z` (broadcast batch dims contribute nothing). */
+function batchOffsets(k: KernelWriter, ops: Operand[], batch: readonly Dim[], flatRows: boolean): string[] {
+  if (flatRows) return ops.map((o) => k.dim(o.view.offset));
+  const axes = decompose(k, 'gid.z', batch);
+  return ops.map((o) => {
+    const off = batch.length - o.batch.length;
+    const parts = [k.dim(o.view.offset), ...o.batch.map((d, i) => (d === 1 ? '' : `${axes[i + off]} * ${k.dim(o.view.strides[i])}`)).filter(Boolean)];
+    return k.let(parts.join(' + '), 'off');
+  });
+}
+
+function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[] {
+  const shape = n.type.shape;
+  const r = shape.length;
+  const [M, N] = [shape[r - 2], shape[r - 1]];
+  const K = a.shape[a.shape.length - 1];
+  const batch = shape.slice(0, -2);
+  const A: Operand = { view: a.view!, batch: a.shape.slice(0, -2), rowStride: a.view!.strides[a.shape.length - 2], colStride: a.view!.strides[a.shape.length - 1] };
+  const B: Operand = { view: b.view!, batch: b.shape.slice(0, -2), rowStride: b.view!.strides[b.shape.length - 2], colStride: b.view!.strides[b.shape.length - 1] };
+  // A's leading dims fold into its rows when B is one matrix and they are one strided run.
+  const flatRows = B.batch.length === 0 && oneRun(a.shape.slice(0, -1), a.view!.strides.slice(0, -1));
+  const rows = flatRows ? elementsOf([...batch, M]) : M;
+  const offsetsOk = (o: Operand) => div4(o.view.offset) && o.batch.every((_, i) => div4(o.view.strides[i]));
+  const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking;
+  const bChunks = B.view.buffer.chunking;
+  let mode: 'nn' | 'nt' | 'scalar' = 'scalar';
+  if (aVec && dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !bChunks) mode = 'nn';
+  const chunkedBt = bChunks && flatRows && dimEq(B.view.offset, 0) && dimEq(B.colStride, bChunks.rowElements);
+  if (aVec && dimEq(B.rowStride, 1) && div4(B.colStride) && offsetsOk(B) && (!bChunks || chunkedBt)) mode = 'nt';
+
+  const k = ctx.writer('matmul');
+  const split = mode === 'nt' && bChunks ? bChunks : undefined;
+  const bVar = mode === 'scalar' ? '' : k.binding(B.view.buffer, 'read', 'vec4<f32>', split ? 0 : undefined);
+  const nBase = k.uniform('nBase', 0);
+  const nEndU = k.uniform('nEnd', N);
+  const bRowBase = k.uniform('bRowBase', 0);
+  const per = mode === 'scalar' ? 1 : 4;
+  const draft = k.finish({
+    summary: `${k.shape(a.shape)} @ ${k.shape(b.shape)}, ${mode === 'nn' ? 'vec4 blocks' : mode === 'nt' ? 'vec4 blocks, B transposed' : 'scalar'}${out.epilogue ? ', fused epilogue' : ''}`,
+    workgroupSize: [WORKGROUP, 1, 1],
+    grid: {
+      x: { count: N, per: WORKGROUP * per },
+      y: { count: rows, per },
+      ...(flatRows ? {} : { z: { count: elementsOf(batch) } }),
+    },
+    main: () => {
+      k.line(`let col = ${nBase} + gid.x * ${per}u;`);
+      k.line(`let row = gid.y * ${per}u;`);
+      k.line(`let nEnd = min(${k.dim(N)}, ${nEndU});`);
+      k.line(`let mEnd = ${k.dim(rows)};`);
+      k.line(`if (col >= nEnd || row >= mEnd) { return; }`);
+      const [aOff, bOff] = batchOffsets(k, [A, B], batch, flatRows);
+      const outOff = flatRows ? '0u' : k.let(`gid.z * ${k.dim(dimMul(M, N))}`, 'off');
+      const at = (m: string, c: string): Index => {
+        const mm = k.memo(`row ${m}`, () => m, 'm');
+        const nn = k.memo(`col ${c}`, () => c, 'n');
+        const axes = flatRows ? [...decompose(k, mm, [...batch, M]), nn] : [...decompose(k, 'gid.z', batch), mm, nn];
+        return { axes, flat: `${outOff} + ${mm} * ${k.dim(N)} + ${nn}` };
+      };
+      if (mode === 'scalar') {
+        const aRow = k.let(`${aOff} + row * ${k.dim(A.rowStride)}`, 'ar');
+        const bCol = k.let(`${bOff} + col * ${k.dim(B.colStride)}`, 'bc');
+        k.line(`var acc = 0.0f;`);
+        k.line(`for (var kk = 0u; kk < ${k.dim(K)}; kk++) {`);
+        k.line(`  acc += ${k.load(A.view.buffer, `${aRow} + kk * ${k.dim(A.colStride)}`)} * ${k.load(B.view.buffer, `${bCol} + kk * ${k.dim(B.rowStride)}`)};`);
+        k.line(`}`);
+        k.line(storeOutput(k, out, shape, at('row', 'col'), 'acc'));
+        return;
+      }
+      const aVar = k.binding(A.view.buffer, 'read', 'vec4<f32>');
+      for (let i = 0; i < 4; i++) k.line(`let a${i}Row = (${aOff} + min(row + ${i}u, mEnd - 1u) * ${k.dim(A.rowStride)}) / 4u;`);
+      if (mode === 'nn') k.line(`let bCol = (${bOff} + col) / 4u;`);
+      else for (let i = 0; i < 4; i++) k.line(`let b${i}Row = (${bOff} + (min(col + ${i}u, nEnd - 1u) - ${bRowBase}) * ${k.dim(B.colStride)}) / 4u;`);
+      for (let i = 0; i < 4; i++) k.line(`var acc${i} = vec4<f32>();`);
+      // The K loop over some of the thread's 4 rows. A full block shares each B load among 4
+      // rows; the last block (and decoding, where M is 1) loops per row instead of computing
+      // clamped duplicates: 4x less work for a one-token step.
+      const loop = (rows: number[], indent: string) => {
+        k.line(`${indent}for (var kk = 0u; kk < ${k.dim(dimDivExact(K, 4)!)}; kk++) {`);
+        for (const i of rows) k.line(`${indent}  let a${i} = ${aVar}[a${i}Row + kk];`);
+        const rowStride4 = mode === 'nn' ? k.dim(dimDivExact(B.rowStride, 4)!) : '';
+        for (let j = 0; j < 4; j++)
+          k.line(`${indent}  let w${j} = ${bVar}[${mode === 'nn' ? `bCol + (kk * 4u + ${j}u) * ${rowStride4}` : `b${j}Row + kk`}];`);
+        for (const i of rows)
+          k.line(mode === 'nn'
+            ? `${indent}  acc${i} += a${i}.x * w0 + a${i}.y * w1 + a${i}.z * w2 + a${i}.w * w3;`
+            : `${indent}  acc${i} += vec4<f32>(dot(a${i}, w0), dot(a${i}, w1), dot(a${i}, w2), dot(a${i}, w3));`);
+        k.line(`${indent}}`);
+      };
+      k.line(`if (row + 3u < mEnd) {`);
+      loop([0, 1, 2, 3], '  ');
+      k.line(`} else {`);
+      for (let i = 0; i < 3; i++) {
+        k.line(`  if (row + ${i}u < mEnd) {`);
+        loop([i], '    ');
+        k.line(`  }`);
+      }
+      k.line(`}`);
+      // Index lets first: a `let` inside the if-block would be out of scope for the next store.
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          const store = storeOutput(k, out, shape, at(`row + ${i}u`, `col + ${j}u`), `acc${i}.${LANES[j]}`);
+          k.line(`if (row + ${i}u < mEnd && col + ${j}u < nEnd) { ${store} }`);
+        }
+    },
+  });
+  if (!split) return [draft];
+  // One dispatch per chunk of B^T's rows: the same kernel, that chunk bound, its columns.
+  const bIndex = k.bindingIndex(bVar);
+  const [iBase, iEnd, iRow] = ['nBase', 'nEnd', 'bRowBase'].map((u) => k.uniformIndex(u));
+  return Array.from({ length: split.chunks }, (_, c) => {
+    const start = c * split.rowsPerChunk;
+    const bindings = draft.bindings.map((bd, i) => (i === bIndex ? { ...bd, chunk: c } : bd));
+    const uniforms = draft.uniforms.map((u, i) => (i === iBase || i === iRow ? start : i === iEnd ? start + split.rowsPerChunk : u));
+    const grid = { ...draft.grid, x: { count: N, base: start, limit: split.rowsPerChunk, per: WORKGROUP * 4 } };
+    return { ...draft, bindings, uniforms, grid, label: `chunk ${c}` };
+  });
+}
+
+export const matmulWgsl: { [K in keyof typeof matmulOps]: WgslLowering } = {
+  matmul: { kind: 'kernel', needsViews: [0, 1], epilogue: true, kernel: matmulKernel },
+};

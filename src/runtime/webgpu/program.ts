@@ -1,0 +1,226 @@
+// A WebGPU plan instantiated on a device: its buffers (weights and constants uploaded once,
+// activations allocated once at their maximum size), one compiled pipeline per kernel, one
+// uniform block per dispatch, bind groups made once per set of KV caches. A run writes the
+// inputs and uniforms, encodes every dispatch into one compute pass, copies only the requested
+// ranges out, and submits once. Nothing here is Node-specific: browsers run the same file.
+
+import { checkPlan, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
+import { BufferUsage, GpuError, MapMode, fromGpuError, type GpuContext } from './device.ts';
+import { PipelineCache } from './pipelines.ts';
+import { createPlanBuffers, type CacheSet, type ChunkedBuffer, type WeightSource } from './program-buffers.ts';
+
+export type { CacheSet, WeightSource } from './program-buffers.ts';
+
+/** Elements [start, start + count) of a plan buffer, read back after a run. */
+export interface ReadRequest {
+  buffer: number;
+  dtype: 'f32' | 'i32';
+  start: number;
+  count: number;
+}
+
+export interface RunRequest {
+  /** plan symbol -> value */
+  dims: ReadonlyMap<string, number>;
+  /** plan input name -> data (already checked against its shape) */
+  inputs: ReadonlyMap<string, Int32Array | Float32Array>;
+  /** a decoder's caches; omitted: the forward program's own activations */
+  caches?: CacheSet;
+  reads: readonly ReadRequest[];
+}
+
+// Pipelines are shared by every model on a device: identical kernels compile once.
+const pipelineCaches = new WeakMap<GpuContext, PipelineCache>();
+
+export class PlanProgram {
+  private readonly uniformHost: Uint32Array;
+  private readonly bindGroups = new Map<CacheSet | undefined, GPUBindGroup[]>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly plan: WebGpuPlan,
+    private readonly buffers: Map<number, ChunkedBuffer>,
+    private readonly pipelines: GPUComputePipeline[],
+    private readonly uniforms: GPUBuffer,
+  ) {
+    this.uniformHost = new Uint32Array((plan.dispatches.length * plan.uniformStride) / 4);
+  }
+
+  static async create(ctx: GpuContext, artifact: WebGpuArtifact, weights: WeightSource): Promise<PlanProgram> {
+    const plan = checkPlan(artifact.plan);
+    checkLimits(ctx, plan);
+    let cache = pipelineCaches.get(ctx);
+    if (!cache) pipelineCaches.set(ctx, (cache = new PipelineCache(ctx)));
+    const pipelines = Promise.all(
+      plan.kernels.map((k) => {
+        const code = artifact.kernels[k.file];
+        if (code === undefined) throw new GpuError('compile', `the artifact has no kernel file '${k.file}' its plan names`);
+        return cache.get({ name: k.name, code, entryPoint: k.entryPoint });
+      }),
+    );
+    pipelines.catch(() => undefined); // awaited below; a failure while uploading must not go unhandled
+    const buffers = await createPlanBuffers(ctx, plan, artifact.constants, weights);
+    try {
+      const uniforms = ctx.device.createBuffer({
+        label: 'rhc uniforms',
+        size: Math.max(plan.dispatches.length * plan.uniformStride, 16),
+        usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      });
+      return new PlanProgram(ctx, plan, buffers, await pipelines, uniforms);
+    } catch (e) {
+      for (const b of buffers.values()) b.destroy();
+      throw e;
+    }
+  }
+
+  /** KV caches for a decoder of `batch` rows (one buffer per layer and key/value). */
+  createCaches(batch: number): CacheSet {
+    const caches = this.plan.decoding?.caches ?? [];
+    const buffers = caches.map((c) => {
+      const size = Math.max(16, Math.ceil((batch * c.bytesPerBatchRow) / 16) * 16);
+      if (size > this.ctx.limits.maxStorageBufferBindingSize)
+        throw new GpuError('limit', `the KV cache of layer ${c.layer} (${c.kind}s, ${size} bytes) exceeds maxStorageBufferBindingSize (${this.ctx.limits.maxStorageBufferBindingSize} bytes)`);
+      return this.ctx.device.createBuffer({ label: `KV cache layer ${c.layer} ${c.kind}`, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+    });
+    return { buffers, destroy: () => buffers.forEach((b) => b.destroy()) };
+  }
+
+  /** Forgets the bind groups of a cache set about to be destroyed. */
+  release(caches: CacheSet): void {
+    this.bindGroups.delete(caches);
+  }
+
+  /** Runs the whole plan once; runs are serialised (they share activations). */
+  run(req: RunRequest): Promise<(Float32Array | Int32Array)[]> {
+    const result = this.queue.then(() => this.runNow(req));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private bindGroupsFor(caches: CacheSet | undefined): GPUBindGroup[] {
+    let groups = this.bindGroups.get(caches);
+    if (groups) return groups;
+    const { device } = this.ctx;
+    groups = this.plan.dispatches.map((d, i) => {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniforms, offset: i * this.plan.uniformStride, size: this.plan.uniformStride } }];
+      d.bindings.forEach((b, j) => {
+        const buffer = caches && b.kvCache !== undefined ? caches.buffers[b.kvCache] : this.buffers.get(b.buffer)!.chunks[b.chunk ?? 0];
+        entries.push({ binding: j + 1, resource: { buffer } });
+      });
+      return device.createBindGroup({ label: d.label, layout: this.pipelines[d.kernel].getBindGroupLayout(0), entries });
+    });
+    this.bindGroups.set(caches, groups);
+    return groups;
+  }
+
+  private async runNow(req: RunRequest): Promise<(Float32Array | Int32Array)[]> {
+    if (this.destroyed) throw new GpuError('device-lost', 'this model was destroyed and cannot run any more');
+    const { ctx, plan } = this;
+    ctx.throwIfFailed();
+    const { device } = ctx;
+    const dims = req.dims;
+    for (const input of plan.inputs) {
+      const data = req.inputs.get(input.name);
+      if (!data) throw new Error(`internal: no data for input '${input.name}'`);
+      const target = this.buffers.get(input.buffer)!;
+      if (data.length > 0) device.queue.writeBuffer(target.chunks[0], 0, data);
+    }
+    const stride = plan.uniformStride / 4;
+    plan.dispatches.forEach((d, i) => {
+      d.uniforms.forEach((u, j) => {
+        const v = evalDimText(u, dims);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GpuError('limit', `kernel ${d.label}: uniform ${j} is ${v}, not a u32`);
+        this.uniformHost[i * stride + j] = v;
+      });
+    });
+    device.queue.writeBuffer(this.uniforms, 0, this.uniformHost);
+    const groups = this.bindGroupsFor(req.caches);
+    const sizes = plan.dispatches.map((d) => workgroups(d, dims, ctx.limits.maxComputeWorkgroupsPerDimension));
+
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: 'rhc run' });
+    const pass = encoder.beginComputePass({ label: 'rhc run' });
+    plan.dispatches.forEach((d, i) => {
+      const [x, y, z] = sizes[i];
+      if (x * y * z === 0) return;
+      pass.setPipeline(this.pipelines[d.kernel]);
+      pass.setBindGroup(0, groups[i]);
+      pass.dispatchWorkgroups(x, y, z);
+    });
+    pass.end();
+    const staging = req.reads.map((r) => this.copyOut(encoder, r));
+    device.queue.submit([encoder.finish()]);
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    try {
+      if (validation || oom) throw fromGpuError((validation ?? oom)!, 'running the model');
+      await Promise.all(staging.map((s) => s.mapAsync(MapMode.READ)));
+      return req.reads.map((r, i) => {
+        const bytes = staging[i].getMappedRange(0, Math.max(r.count * 4, 4));
+        return r.dtype === 'f32' ? new Float32Array(bytes.slice(0, r.count * 4)) : new Int32Array(bytes.slice(0, r.count * 4));
+      });
+    } catch (e) {
+      ctx.throwIfFailed(); // a lost device explains a failed mapAsync better
+      throw e instanceof GpuError ? e : new GpuError('internal', `reading results back: ${(e as Error).message}`);
+    } finally {
+      for (const s of staging) s.destroy();
+    }
+  }
+
+  /** Copies elements [start, start+count) of a (possibly chunked) buffer into a new staging buffer. */
+  private copyOut(encoder: GPUCommandEncoder, r: ReadRequest): GPUBuffer {
+    const source = this.buffers.get(r.buffer)!;
+    const staging = this.ctx.device.createBuffer({ label: 'rhc readback', size: Math.max(16, Math.ceil((r.count * 4) / 16) * 16), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const per = source.chunkElements;
+    for (let c = 0; c < source.chunks.length; c++) {
+      const lo = Math.max(r.start, c * per);
+      const hi = Math.min(r.start + r.count, (c + 1) * per);
+      if (hi > lo) encoder.copyBufferToBuffer(source.chunks[c], (lo - c * per) * 4, staging, (lo - r.start) * 4, (hi - lo) * 4);
+    }
+    return staging;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const b of this.buffers.values()) b.destroy();
+    this.uniforms.destroy();
+    this.bindGroups.clear();
+  }
+}
+
+function workgroups(d: PlanDispatch, dims: ReadonlyMap<string, number>, max: number): [number, number, number] {
+  const g: PlanGrid = d.grid;
+  let size: [number, number, number];
+  if ('linear' in g) {
+    const n = gridDimSize(g.linear, dims);
+    size = n <= max ? [n, 1, 1] : [max, Math.ceil(n / max), 1];
+  } else size = [gridDimSize(g.x, dims), g.y ? gridDimSize(g.y, dims) : 1, g.z ? gridDimSize(g.z, dims) : 1];
+  if (Math.max(...size) > max)
+    throw new GpuError('limit', `kernel ${d.label}: ${size.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${max})`);
+  return size;
+}
+
+/** The device must grant what the plan was compiled for; say which tensor needs what, never hang. */
+function checkLimits(ctx: GpuContext, plan: WebGpuPlan): void {
+  const l = ctx.limits;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const need = plan.requirements;
+  if (need.maxStorageBufferBindingSize > l.maxStorageBufferBindingSize || need.maxStorageBufferBindingSize > l.maxBufferSize) {
+    const limit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    const biggest = plan.buffers.reduce<PlanBuffer | undefined>((m, b) => (bindingBytes(b) > (m ? bindingBytes(m) : 0) ? b : m), undefined);
+    throw new GpuError('limit', `tensor '${biggest?.checkpoint ?? biggest?.label}' needs storage bindings of ${mib(bindingBytes(biggest!))}, more than this device's maxStorageBufferBindingSize/maxBufferSize of ${mib(limit)}; recompile the plan with a binding limit of at most ${limit} bytes (maxBindingBytes) so it is split into chunks`);
+  }
+  if (need.maxStorageBuffersPerShaderStage > l.maxStorageBuffersPerShaderStage) {
+    const k = plan.kernels.find((x) => x.storageBindings > l.maxStorageBuffersPerShaderStage)!;
+    throw new GpuError('limit', `kernel ${k.file} binds ${k.storageBindings} storage buffers; this device allows ${l.maxStorageBuffersPerShaderStage} (maxStorageBuffersPerShaderStage)`);
+  }
+  if (need.maxComputeInvocationsPerWorkgroup > l.maxComputeInvocationsPerWorkgroup)
+    throw new GpuError('limit', `the plan's kernels use ${need.maxComputeInvocationsPerWorkgroup} invocations per workgroup; this device allows ${l.maxComputeInvocationsPerWorkgroup}`);
+}
+
+function bindingBytes(b: PlanBuffer): number {
+  return b.chunking ? b.chunking.rowsPerChunk * b.chunking.rowElements * 4 : b.bytes;
+}

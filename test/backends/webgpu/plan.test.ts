@@ -1,0 +1,97 @@
+// The compiler side, without a GPU: the plan's format, kernel deduplication and fusion, memory
+// planning, splitting for GPT-2 medium's sizes, and names from a spec that cannot reach WGSL.
+
+import { describe, expect, it } from 'vitest';
+import { checkPlan, compileWebGpu, PLAN_VERSION, type WebGpuArtifact } from '../../../backends/webgpu/index.ts';
+import { GraphBuilder } from '../../../src/ir/graph.ts';
+import { parseDim, sym } from '../../../src/ir/dims.ts';
+import { compileSpec, SMALL } from '../../passes/fixtures.ts';
+
+const kernelOf = (a: WebGpuArtifact, label: RegExp) => {
+  const d = a.plan.dispatches.find((x) => label.test(x.label))!;
+  return a.kernels[a.plan.kernels[d.kernel].file];
+};
+
+describe('plan', () => {
+  const artifact = compileWebGpu(compileSpec('lr-norm'), { specName: 'lr-norm', maxBatch: 2 });
+  const { plan } = artifact;
+
+  it('is versioned JSON whose sizes are dim texts over its own symbols', () => {
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+    expect(checkPlan(JSON.parse(JSON.stringify(plan)))).toEqual(plan);
+    expect(() => checkPlan({ ...plan, version: PLAN_VERSION + 1 })).toThrow(/version 2 is not supported/);
+    expect(() => checkPlan({ format: 'other' })).toThrow(/not an rhc WebGPU plan/);
+    expect(plan.symbols).toEqual([{ name: 'B', max: 2 }, { name: 'S', max: SMALL.n_positions }, { name: 'P', max: SMALL.n_positions }]);
+    const texts = plan.dispatches.flatMap((d) => [...d.uniforms, ...Object.values('linear' in d.grid ? { l: d.grid.linear } : d.grid).map((g) => g!.count)]);
+    for (const t of texts) if (typeof t === 'string') expect(() => parseDim(t)).not.toThrow();
+    expect(plan.decoding).toMatchObject({ idsInput: 'ids', positionsInput: 'pos', logitsOutput: 'logits', batchSymbol: 'B', seqSymbol: 'S', pastSymbol: 'P', capacity: SMALL.n_positions });
+    expect(plan.decoding!.caches).toHaveLength(2 * SMALL.n_layer);
+    expect(plan.inputs.find((i) => i.name === 'ids')!.indexes).toEqual({ rows: SMALL.vocab_size, table: 'transformer.wte.weight' });
+    // every checkpoint tensor fills exactly one buffer
+    const weights = plan.buffers.filter((b) => b.role === 'weight').map((b) => b.checkpoint);
+    expect(new Set(weights).size).toBe(weights.length);
+    expect(weights).toContain('transformer.h.1.attn.rope.frequencies');
+  });
+
+  it('has one kernel file per distinct kernel: deeper models add dispatches, not kernels', () => {
+    const deep = compileWebGpu(compileSpec('lr-norm', { ...SMALL, n_layer: 4 }), { specName: 'lr-norm', maxBatch: 2 });
+    expect(deep.plan.kernels.length).toBe(plan.kernels.length);
+    expect(deep.plan.dispatches.length).toBeGreaterThan(plan.dispatches.length);
+    expect(Object.keys(artifact.kernels)).toEqual(plan.kernels.map((k) => k.file));
+    for (const k of plan.kernels) expect(k.file).toMatch(/^k\d{3}_[a-z_]+\.wgsl$/);
+  });
+
+  it('fuses: GPT-2 runs 9 kernels per layer; bias, residual and GELU ride in matmul epilogues; q is rotated inside attention', () => {
+    const abs = compileWebGpu(compileSpec('gpt2-abs'), { specName: 'gpt2-abs' });
+    // embedding; per layer ln_1, c_attn, K append, V append, attention, c_proj, ln_2, c_fc, mlp c_proj; ln_f; lm_head
+    expect(abs.plan.dispatches.length).toBe(3 + 9 * SMALL.n_layer);
+    expect(abs.plan.dispatches.map((d) => d.label).join('\n')).not.toMatch(/ (transpose|reshape|slice|rope) /);
+    const cFc = kernelOf(abs, /mlp.c_fc|%\d+ mul/);
+    expect(cFc).toMatch(/fn epilogue/);
+    expect(cFc).toMatch(/rh_tanh/);
+    const attention = kernelOf(artifact, /attention/);
+    expect(attention).toMatch(/select\(.* \* .* \+ .* \* .*, .*\)/); // the rotation, in q's loader
+    expect(kernelOf(artifact, /present\.0\.key/)).toMatch(/append to a KV cache/);
+  });
+
+  it('reuses activation buffers whose lifetimes do not overlap', () => {
+    const deep = compileWebGpu(compileSpec('lr-norm', { ...SMALL, n_layer: 4 }), { specName: 'lr-norm', maxBatch: 2 });
+    const activations = (a: WebGpuArtifact) => a.plan.buffers.filter((b) => b.role === 'activation').length;
+    expect(activations(deep)).toBe(activations(artifact));
+    expect(activations(artifact)).toBeLessThanOrEqual(8);
+  });
+
+  it('splits GPT-2 medium under the 128 MiB default: wte and the logits in two chunks, the same kernels', () => {
+    const medium = compileWebGpu(compileSpec('gp', { n_embd: 1024, n_head: 16, n_layer: 24, vocab_size: 50257, n_positions: 1024 }), { specName: 'gp' });
+    const wte = medium.plan.buffers.find((b) => b.checkpoint === 'transformer.wte.weight')!;
+    expect(wte.chunking).toEqual({ rows: 50257, rowElements: 1024, rowsPerChunk: 32768, chunks: 2 });
+    const logits = medium.plan.buffers.find((b) => b.id === medium.plan.outputs[0].buffer)!;
+    expect(logits.chunking!.chunks).toBe(2);
+    expect(medium.plan.requirements.maxStorageBufferBindingSize).toBeLessThanOrEqual(128 * 2 ** 20);
+    expect(medium.plan.requirements.maxStorageBuffersPerShaderStage).toBeLessThanOrEqual(8);
+    expect(medium.plan.kernels.length).toBeLessThanOrEqual(16);
+    // the folded [H, D/2] GP frequencies; cos/sin are computed in the kernels (WEBGPU_PIPELINE)
+    expect(medium.constants!.byteLength).toBe(16 * 32 * 4);
+  });
+});
+
+describe('names from a spec', () => {
+  it('never reach WGSL; the plan carries them JSON-escaped (checkpoint names exact, labels sanitised)', () => {
+    const evil = 'w */ } @compute @workgroup_size(1) fn evil() {} //\n@group(0) @binding(9) var<storage> x: array<f32>;';
+    const b = new GraphBuilder();
+    const x = b.add('input', [], { name: 'x;\n}fn evil2', dtype: 'f32', shape: [sym("S'"), 4] }, 'evil3\n');
+    const w = b.add('param', [], { name: evil, dtype: 'f32', shape: [4, 4], init: { kind: 'zeros' } }, evil);
+    const y = b.add('exp', [b.add('matmul', [x, w], {}, `hint ${evil}`)], {}, evil);
+    const g = b.finish('model\n@compute', ["S'"], [{ name: 'out\n}', id: y }], {});
+    const a = compileWebGpu(g, { specName: 'spec\n', bounds: { "S'": 8 }, passes: [] });
+    for (const code of Object.values(a.kernels)) {
+      for (const bad of ['evil', "S'", 'hint', 'x;', 'model', 'spec', 'out']) expect(code).not.toContain(bad);
+      expect(code.match(/@compute/g)).toHaveLength(1);
+    }
+    const json = JSON.stringify(a.plan);
+    expect(JSON.parse(json).buffers.find((p: { role: string }) => p.role === 'weight').checkpoint).toBe(evil);
+    for (const p of [...a.plan.buffers, ...a.plan.dispatches]) expect(p.label).toMatch(/^[A-Za-z0-9_.,:;=+\-*/%()[\]<>'@^ ?]*$/);
+    expect(a.plan.symbols[0].name).toMatch(/^[A-Za-z_]\w*$/);
+    expect(a.plan.symbols[0].source).toBe("S'");
+  });
+});
