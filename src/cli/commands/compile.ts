@@ -1,6 +1,10 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
-import { initModel, loadModel, type Model } from '../../model/model.ts';
-import { specName } from '../../model/spec.ts';
+import type { Graph } from '../../ir/graph.ts';
+import { readHfConfig } from '../../io/checkpoint.ts';
+import { initModel, loadModel, lowerSpec, overridesFromConfig, type Model } from '../../model/model.ts';
+import { checkSpecMatchesConfig, specName } from '../../model/spec.ts';
 import { collectSet, parseIntOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
@@ -13,6 +17,7 @@ interface CompileOptions {
   set: ConfigOverride[];
   withPast?: boolean;
   opset?: number;
+  maxBatch?: number;
 }
 
 const TARGETS = ['webgpu', 'onnx'] as const;
@@ -45,6 +50,36 @@ async function compileOnnx(file: string, opts: CompileOptions): Promise<void> {
   process.stdout.write(`wrote ${out}${data}: ${mib(r.bytes)}, ${model.graph.name} with ${source}${opts.withPast ? ', with past_key_values' : ''}\n`);
 }
 
+/** The graph to compile for webgpu: weights are not needed, only the dims (from --set, or a checkpoint's config.json). */
+function graphFor(file: string, opts: CompileOptions): Graph {
+  if (!opts.weights) return lowerSpec(file, opts.set);
+  const cfg = readHfConfig(opts.weights);
+  checkSpecMatchesConfig(path.resolve(file), cfg.raw, opts.weights);
+  return lowerSpec(file, [...overridesFromConfig(cfg.raw), ...opts.set]);
+}
+
+async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promise<void> {
+  if (opts.withPast || opts.opset !== undefined) throw new UsageError('--with-past and --opset are onnx options');
+  if (opts.maxBatch !== undefined && opts.maxBatch < 1) throw new UsageError(`--max-batch must be at least 1, got ${opts.maxBatch}`);
+  const { buildArtifact, fileBytes, writeArtifact } = await import('../../../backends/webgpu/artifact.ts');
+  const out = opts.output ?? path.join('generated', specName(file));
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`-o for --target webgpu is a directory, but '${out}' is a file`);
+  const graph = graphFor(file, opts);
+  const artifact = buildArtifact(graph, { specFile: file, outDir: out, maxBatch: opts.maxBatch });
+  const { bytes } = writeArtifact(out, artifact);
+  const m = artifact.manifest;
+  const dims = ['n_layer', 'n_embd', 'n_head'].map((k) => `${k}=${m.config[k]}`).join(' ');
+  const constants = m.constantsBytes !== null ? `, constants.bin ${kib(m.constantsBytes)}` : '';
+  process.stdout.write(
+    `wrote ${out}${path.sep}: ${m.kernels.length} WGSL kernels, plan.json ${kib(fileBytes(artifact, 'plan.json'))}${constants}, ` +
+      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name} at ${dims}\n`,
+  );
+}
+
+function kib(bytes: number): string {
+  return bytes >= 2 ** 20 ? mib(bytes) : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
 export function registerCompile(program: Command): void {
   program
     .command('compile')
@@ -52,15 +87,16 @@ export function registerCompile(program: Command): void {
     .argument('<file>', 'a .rh file declaring a model')
     .requiredOption('--target <target>', `what to emit: ${TARGETS.join(' or ')}`)
     .option('-o, --output <path>', 'output: a directory for webgpu (default generated/<spec>/), a .onnx file for onnx (default <spec>.onnx)')
-    .option('--weights <dir>', 'onnx: take weights and config from this checkpoint instead of initialising fresh ones')
+    .option('--weights <dir>', 'onnx: take weights and config from this checkpoint instead of initialising fresh ones; webgpu: compile for its config')
     .option('--seed <n>', 'onnx: seed for fresh weights', parseIntOption('--seed'), 0)
     .option('--with-past', 'onnx: add past_key_values inputs and present outputs (KV cache), named as Optimum does')
     .option('--opset <n>', 'onnx: opset version (17..21)', parseIntOption('--opset'))
+    .option('--max-batch <n>', 'webgpu: the largest batch the plan allocates for', parseIntOption('--max-batch'))
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
     .action(async (file: string, opts: CompileOptions) => {
       if (!(TARGETS as readonly string[]).includes(opts.target)) throw new UsageError(`unknown target '${opts.target}' (targets: ${TARGETS.join(', ')})`);
       if (opts.target === 'onnx') return compileOnnx(file, opts);
-      throw new UsageError(`--target webgpu is not available in this build`);
+      return compileWebGpuArtifact(file, opts);
     });
 }
 

@@ -30,7 +30,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-k <k>', 'sample only among the k most likely tokens', parseIntOption('--top-k'))
     .option('--top-p <p>', 'sample only among the most likely tokens whose probability adds up to p', parseNumberOption('--top-p'))
     .option('--seed <n>', 'random seed for sampling', parseIntOption('--seed'), 0)
-    .option('--backend <name>', 'where to run: cpu (reference interpreter) or onnx (onnxruntime, fast)', 'cpu')
+    .option('--backend <name>', 'where to run: cpu (reference interpreter), onnx (onnxruntime, fast on a CPU) or webgpu', 'cpu')
     .option('--spec <file.rh>', "use this spec instead of the one config.json selects")
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
     .action(async (dir: string, opts: GenerateCliOptions) => {

@@ -1,0 +1,178 @@
+// The TypeScript module of a WebGPU artifact: a typed class over WebGpuModel for one model
+// (`GpNormModel.load(ctx, artifactFiles, checkpoint)`, `forward(ids)`, `generate(prompt)`),
+// printed from ts-morph structures. Only source text is produced: ts-morph's emit() costs
+// seconds and nothing here needs JavaScript.
+//
+// Nothing a spec names reaches the output unescaped: the class name is rebuilt from the
+// model name's letters and digits, strings are JSON string literals, numbers are checked
+// finite, and comment text is reduced to characters that cannot end a comment or a line.
+
+import { IndentationText, Project, QuoteKind, Scope, StructureKind, type ClassDeclarationStructure, type ImportDeclarationStructure } from 'ts-morph';
+
+export interface ModuleInput {
+  /** the spec file's name without .rh */
+  spec: string;
+  /** how to name the spec file in the header's recompile hint (spec/gp-norm.rh) */
+  specPath: string;
+  /** the model's name in the spec */
+  model: string;
+  className: string;
+  config: Readonly<Record<string, number | boolean>>;
+  /** module specifier of rhc's src/runtime directory as seen from the module ('../../src/runtime') */
+  runtime: string;
+}
+
+const RESERVED = new Set(['Object', 'Function', 'Array', 'Promise', 'Map', 'Set', 'Error']);
+
+/** `gp_norm` -> `GpNormModel`: a PascalCase identifier made only of the name's ASCII letters and digits. */
+export function classNameFor(modelName: string): string {
+  const words = modelName.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  let base = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+  if (!/^[A-Za-z]/.test(base)) base = `Rhc${base}`;
+  const name = `${base}Model`;
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(name) || RESERVED.has(name)) throw new Error(`internal: class name '${name}' is not a safe identifier`);
+  return name;
+}
+
+/** Text safe inside // and /** comments: printable ASCII only (no line breaks), no '*' (no closing '*' + '/'). */
+export function commentText(s: string): string {
+  return s.replace(/[^ -~]|\*/g, '_');
+}
+
+/** A TypeScript literal for a config value; a non-finite number cannot be written and is refused. */
+function literal(v: number | boolean | string): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`cannot write the non-finite config value ${v} into TypeScript`);
+  return JSON.stringify(v);
+}
+
+/** A property key: a plain identifier as is, anything else quoted. */
+function key(k: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : JSON.stringify(k);
+}
+
+function imports(runtime: string): ImportDeclarationStructure[] {
+  // The specifier is computed by rhc (a relative path or a package path), never taken from a spec.
+  if (!/^[A-Za-z0-9_.@/-]+$/.test(runtime)) throw new Error(`internal: runtime module path '${runtime}' is not a plain path`);
+  const from = (file: string) => `${runtime}/${file}`;
+  const imp = (file: string, names: string[], isTypeOnly = false): ImportDeclarationStructure => ({
+    kind: StructureKind.ImportDeclaration,
+    moduleSpecifier: from(file),
+    isTypeOnly,
+    namedImports: names,
+  });
+  return [
+    imp('decoder.ts', ['Decoder'], true),
+    imp('generate.ts', ['generateTokens', 'type GenerateOptions']),
+    imp('webgpu/artifact-files.ts', ['ArtifactFiles'], true),
+    imp('webgpu/artifact-model.ts', ['idBatch', 'loadArtifactModel', 'type CheckpointSource']),
+    imp('webgpu/device.ts', ['GpuContext'], true),
+    imp('webgpu/model.ts', ['WebGpuModel'], true),
+  ];
+}
+
+function modelClass(m: ModuleInput, vocab: number, positions: number): ClassDeclarationStructure {
+  const C = m.className;
+  const config = `{\n${Object.entries(m.config).map(([k, v]) => `${key(k)}: ${literal(v)},`).join('\n')}\n} as const`;
+  const what = commentText(`${m.model} (spec ${m.spec})`);
+  const staticProp = (name: string, initializer: string, doc: string) => ({ name, isStatic: true, isReadonly: true, initializer, docs: [doc] });
+  return {
+    kind: StructureKind.Class,
+    name: C,
+    isExported: true,
+    docs: [`The model ${what} compiled for WebGPU: kernels and plan from this directory, weights from a checkpoint.`],
+    properties: [
+      staticProp('specName', literal(m.spec), 'The spec this class was generated from (its file name without .rh).'),
+      staticProp('modelName', literal(m.model), 'The model\'s name in the spec.'),
+      staticProp('config', config, 'The configuration the kernels and plan were compiled for; a checkpoint must match it.'),
+      staticProp('vocabSize', literal(vocab), 'Logits per position.'),
+      staticProp('maxPositions', literal(positions), 'The most tokens one sequence may hold.'),
+    ],
+    ctors: [
+      {
+        scope: Scope.Private,
+        parameters: [
+          { name: 'ctx', type: 'GpuContext', isReadonly: true, scope: Scope.Private },
+          { name: 'runtime', type: 'WebGpuModel', isReadonly: true, scope: Scope.Public },
+        ],
+      },
+    ],
+    getAccessors: [{ name: 'device', returnType: 'GPUDevice', docs: ['The WebGPU device the model runs on.'], statements: ['return this.ctx.device;'] }],
+    methods: [
+      {
+        name: 'load',
+        isStatic: true,
+        isAsync: true,
+        docs: [
+          'Loads the artifact (manifest, plan, kernels) from `artifact` and weights from `checkpoint`:\n' +
+            'a checkpoint directory (config.json + model.safetensors) or tensors by name.\n' +
+            'In Node: `nodeFiles(dir)`; in a browser: `fetchFiles(url)`.',
+        ],
+        parameters: [
+          { name: 'ctx', type: 'GpuContext' },
+          { name: 'artifact', type: 'ArtifactFiles' },
+          { name: 'checkpoint', type: 'CheckpointSource' },
+        ],
+        returnType: `Promise<${C}>`,
+        statements: [
+          `const { model } = await loadArtifactModel(ctx, artifact, checkpoint, { spec: ${C}.specName, config: ${C}.config });`,
+          `return new ${C}(ctx, model);`,
+        ],
+      },
+      {
+        name: 'forward',
+        docs: [`Logits [batch, seq, ${vocab}] (C order) of token ids: one sequence, or a batch of equally long ones.`],
+        parameters: [{ name: 'ids', type: 'readonly number[] | readonly (readonly number[])[]' }],
+        returnType: 'Promise<Float32Array>',
+        statements: [`const { ids: flat, batch, seq } = idBatch(ids, ${C}.vocabSize, ${C}.maxPositions);`, 'return this.runtime.forward(flat, batch, seq);'],
+      },
+      {
+        name: 'generate',
+        isAsync: true,
+        docs: ['Up to `maxNewTokens` (default 20) tokens following `prompt`; greedy unless `temperature` > 0.'],
+        parameters: [
+          { name: 'prompt', type: 'readonly number[]' },
+          { name: 'options', type: 'Partial<GenerateOptions>', initializer: '{}' },
+        ],
+        returnType: 'Promise<number[]>',
+        statements: [
+          `idBatch(prompt, ${C}.vocabSize, ${C}.maxPositions); // rejects ids outside the vocabulary`,
+          'const decoder = this.runtime.decoder();',
+          'const tokens: number[] = [];',
+          // One block of text: ts-morph would put blank lines around a try statement.
+          [
+            'try {',
+            '  for await (const id of generateTokens(decoder, prompt, { maxNewTokens: 20, seed: 0, temperature: 0, ...options })) tokens.push(id);',
+            '} finally {',
+            '  decoder.dispose();',
+            '}',
+            'return tokens;',
+          ].join('\n'),
+        ],
+      },
+      { name: 'decoder', docs: ['An incremental decoder with its own KV cache.'], returnType: 'Decoder', statements: ['return this.runtime.decoder();'] },
+      { name: 'destroy', docs: ['Frees the GPU buffers (the device stays).'], returnType: 'void', statements: ['this.runtime.destroy();'] },
+    ],
+  };
+}
+
+/** Source text of model.ts for one compiled model. */
+export function generateModelModule(m: ModuleInput): string {
+  const vocab = m.config.vocab_size;
+  const positions = m.config.n_positions;
+  if (typeof vocab !== 'number' || typeof positions !== 'number') throw new Error(`the model's config needs vocab_size and n_positions for the typed class`);
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(m.className)) throw new Error(`internal: class name '${m.className}' is not a safe identifier`);
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Single },
+  });
+  const header =
+    `// Generated by rhc from ${commentText(m.specPath)} (model ${commentText(m.model)}). Do not edit: recompile with\n` +
+    `// \`rhc compile ${commentText(m.specPath)} --target webgpu\` (scripts/generate-artifacts.ts regenerates generated/).\n`;
+  const file = project.createSourceFile('model.ts', {
+    leadingTrivia: header,
+    statements: [...imports(m.runtime), modelClass(m, vocab, positions)],
+  });
+  // ts-morph indents multi-line initializers as continuation lines; the formatter puts them right.
+  file.formatText({ indentSize: 2, convertTabsToSpaces: true });
+  return file.getFullText();
+}

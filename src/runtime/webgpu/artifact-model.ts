@@ -1,0 +1,127 @@
+// Loading a compiled artifact and a checkpoint into a WebGpuModel, checking on the way that
+// they belong together: the checkpoint's config.json must describe the spec and the dims the
+// artifact was compiled for, and every tensor must have the shape the plan expects. Without
+// these checks a mismatched checkpoint would upload fine and produce garbage. Browser-safe.
+
+import { RhcError } from '../../dsl/diagnostics.ts';
+import type { SafetensorsFile } from '../../io/safetensors-format.ts';
+import type { GpuContext } from './device.ts';
+import { WebGpuModel } from './model.ts';
+import { openSafetensors, readArtifact, type ArtifactFiles, type ArtifactManifest } from './artifact-files.ts';
+
+/** Weights by checkpoint tensor name: in memory, or fetched on demand. */
+export type Weights = ReadonlyMap<string, Float32Array> | ((name: string) => Promise<Float32Array>);
+
+/** Where weights come from: a checkpoint directory (config.json + model.safetensors) or tensors by name. */
+export type CheckpointSource = ArtifactFiles | Weights;
+
+function isFiles(c: CheckpointSource): c is ArtifactFiles {
+  return typeof c === 'object' && 'text' in c && 'bytes' in c;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Rejects a config.json made for another spec or other dims than the artifact's. */
+export function checkCheckpointConfig(manifest: ArtifactManifest, raw: Record<string, unknown>, where: string): void {
+  const named = raw.rhc_spec;
+  const problems: string[] = [];
+  if (typeof named === 'string') {
+    const name = named.replace(/^.*\//, '').replace(/\.rh$/, '');
+    if (name !== manifest.spec) problems.push(`rhc_spec is "${named}", the artifact's spec is ${manifest.spec}`);
+  } else {
+    const head = raw.rotatinghead ?? null;
+    const want = manifest.selects.rotatinghead ?? null;
+    if (head !== want) problems.push(`rotatinghead is ${JSON.stringify(head)}, the artifact (${manifest.spec}) needs ${JSON.stringify(want)}`);
+    else if (head !== null && (raw.use_norm === true) !== (manifest.selects.use_norm === true))
+      problems.push(`use_norm is ${raw.use_norm === true}, the artifact (${manifest.spec}) needs ${manifest.selects.use_norm === true}`);
+  }
+  for (const [key, value] of Object.entries(manifest.config)) {
+    if (key in raw && raw[key] !== value) problems.push(`${key} is ${JSON.stringify(raw[key])}, the artifact was compiled with ${value}`);
+  }
+  if (problems.length > 0) {
+    const sets = Object.keys(manifest.config).filter((k) => k in raw && raw[k] !== manifest.config[k]).map((k) => `--set ${k}=${raw[k]}`);
+    const hint = sets.length > 0 ? `; recompile with ${sets.join(' ')} (or rhc compile --weights <checkpoint>)` : '';
+    throw new RhcError(`${where}: this checkpoint does not fit the artifact: ${problems.join('; ')}${hint}`);
+  }
+}
+
+/** A getter that hands WebGpuModel each tensor after checking it against the manifest. */
+function checkedWeights(manifest: ArtifactManifest, source: Weights | SafetensorsFile, where: string): (name: string) => Promise<Float32Array> {
+  const shapes = new Map(manifest.parameters.map((p) => [p.name, p.shape]));
+  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  return async (name) => {
+    const shape = shapes.get(name);
+    if (!shape) throw new RhcError(`internal: the plan asks for tensor '${name}', which the manifest does not list`);
+    let data: Float32Array | undefined;
+    if (source instanceof Map) data = source.get(name);
+    else if (typeof source === 'function') data = await source(name);
+    else {
+      const file = source as SafetensorsFile;
+      if (!file.has(name)) throw new RhcError(`${where}: no tensor named '${name}' (the ${manifest.spec} model needs it)`);
+      const t = file.get(name);
+      if (!sameShape(t.shape, shape)) throw new RhcError(`${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the artifact expects [${shape.join(', ')}]`);
+      data = t.toFloat32();
+    }
+    if (!data) throw new RhcError(`${where}: no weights for tensor '${name}'`);
+    if (data.length !== size(shape)) throw new RhcError(`${where}: tensor '${name}' has ${data.length} values, the artifact expects [${shape.join(', ')}] = ${size(shape)}`);
+    return data;
+  };
+}
+
+export interface LoadedArtifactModel {
+  model: WebGpuModel;
+  manifest: ArtifactManifest;
+}
+
+/**
+ * Loads the artifact in `artifact` with weights from `checkpoint`. `expect` (from a generated
+ * class) rejects an artifact directory compiled for another spec or config than the class.
+ */
+export async function loadArtifactModel(
+  ctx: GpuContext,
+  artifact: ArtifactFiles,
+  checkpoint: CheckpointSource,
+  expect?: { spec: string; config: Readonly<Record<string, number | boolean>> },
+): Promise<LoadedArtifactModel> {
+  const { manifest, artifact: compiled } = await readArtifact(artifact);
+  if (expect) {
+    const differs = Object.keys({ ...expect.config, ...manifest.config }).filter((k) => expect.config[k] !== manifest.config[k]);
+    if (expect.spec !== manifest.spec || differs.length > 0)
+      throw new RhcError(`${artifact.location}: the artifact is ${manifest.spec} (${differs.map((k) => `${k}=${manifest.config[k]}`).join(', ') || 'same config'}), but this class was generated for ${expect.spec}${differs.length ? ` with ${differs.map((k) => `${k}=${expect.config[k]}`).join(', ')}` : ''}; use the model.ts generated with it`);
+  }
+  let weights: (name: string) => Promise<Float32Array>;
+  if (isFiles(checkpoint)) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await checkpoint.text('config.json'));
+    } catch (e) {
+      throw e instanceof RhcError ? e : new RhcError(`${checkpoint.location}config.json: not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RhcError(`${checkpoint.location}config.json: must be a JSON object`);
+    checkCheckpointConfig(manifest, raw as Record<string, unknown>, `${checkpoint.location}config.json`);
+    const file = await openSafetensors(checkpoint);
+    weights = checkedWeights(manifest, file, file.path);
+  } else {
+    weights = checkedWeights(manifest, checkpoint, 'weights');
+  }
+  return { model: await WebGpuModel.create(ctx, compiled, weights), manifest };
+}
+
+/** Token ids as [batch, seq] rows -> the Int32Array WebGpuModel.forward takes, checked. */
+export function idBatch(rows: readonly number[] | readonly (readonly number[])[], vocab: number, maxSeq: number): { ids: Int32Array; batch: number; seq: number } {
+  const batchRows = (rows.length > 0 && Array.isArray(rows[0]) ? rows : [rows]) as readonly (readonly number[])[];
+  const seq = batchRows[0]?.length ?? 0;
+  if (seq === 0) throw new RhcError('forward needs at least one token');
+  if (seq > maxSeq) throw new RhcError(`${seq} tokens exceed the model's ${maxSeq} positions`);
+  const ids = new Int32Array(batchRows.length * seq);
+  batchRows.forEach((row, b) => {
+    if (row.length !== seq) throw new RhcError(`row ${b} has ${row.length} tokens, row 0 has ${seq}: every row of a batch must have the same length`);
+    row.forEach((id, s) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RhcError(`token id ${id} (row ${b}, position ${s}) is not in [0, ${vocab})`);
+      ids[b * seq + s] = id;
+    });
+  });
+  return { ids, batch: batchRows.length, seq };
+}
