@@ -9,6 +9,7 @@ import { loadModel } from '../../src/model/model.ts';
 import { cpuBackend } from '../../src/runtime/backends.ts';
 import { argmax } from '../../src/runtime/sampling.ts';
 import { rhc, tempDir } from '../helpers/rh.ts';
+import { relativeError } from '../passes/fixtures.ts';
 
 const dims = ['--set', 'n_embd=32', '--set', 'n_head=4', '--set', 'n_layer=2', '--set', 'n_positions=32'];
 let dir: string;
@@ -21,16 +22,6 @@ beforeAll(() => {
   expect(r.status, r.stderr).toBe(0);
 });
 
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-};
-
 describe('rhc forward, compile, generate', () => {
   it('forward --backend onnx writes the same logits as --backend cpu', () => {
     const cpu = rhc(['forward', ckpt, '--text', 'Hello world, this is GPT-2.', '--out', path.join(dir, 'cpu.npy')]);
@@ -41,7 +32,7 @@ describe('rhc forward, compile, generate', () => {
     const a = readNpy(path.join(dir, 'cpu.npy'));
     const b = readNpy(path.join(dir, 'ort.npy'));
     expect(b.shape).toEqual([10, 50257]);
-    expect(relErr(b.data, a.data)).toBeLessThan(1e-4);
+    expect(relativeError(b.data, a.data)).toBeLessThan(1e-4);
   });
 
   it('compile --target onnx says what it wrote, and rejects a checkpoint of another variant', () => {

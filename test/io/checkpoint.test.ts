@@ -2,23 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
 import { loadWeights, readHfConfig, saveCheckpoint, specNameForConfig } from '../../src/io/checkpoint.ts';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
+import { rhcErrorOf } from '../helpers/errors.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-ckpt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let counter = 0;
 
-function rhcErrorOf(fn: () => unknown): RhcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RhcError);
-    return e as RhcError;
-  }
-  throw new Error('expected an RhcError, nothing was thrown');
-}
 
 function newDir(): string {
   const d = path.join(tmp, `c${counter++}`);

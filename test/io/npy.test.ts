@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
 import { decodeNpy, encodeNpy, readNpy, writeNpy } from '../../src/io/npy.ts';
+import { rhcErrorOf } from '../helpers/errors.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-npy-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -11,15 +11,6 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString('latin1');
 
-function rhcErrorOf(fn: () => unknown): RhcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RhcError);
-    return e as RhcError;
-  }
-  throw new Error('expected an RhcError, nothing was thrown');
-}
 
 /** A .npy v1.0 file with an arbitrary header dict, padded per the spec. */
 function npyWith(dict: string, data: Uint8Array): Uint8Array {

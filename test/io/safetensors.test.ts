@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
+import { rhcErrorOf } from '../helpers/errors.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-st-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -19,15 +19,6 @@ function build(header: unknown, data: number[] = [], opts: { headerText?: string
   return file;
 }
 
-function rhcErrorOf(fn: () => unknown): RhcError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RhcError);
-    return e as RhcError;
-  }
-  throw new Error('expected an RhcError, nothing was thrown');
-}
 
 const expectError = (file: string, ...parts: (string | RegExp)[]) => {
   const msg = rhcErrorOf(() => readSafetensors(file)).message;

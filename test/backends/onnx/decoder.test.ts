@@ -7,6 +7,7 @@ import { initModel } from '../../../src/model/model.ts';
 import { cpuBackend } from '../../../src/runtime/backends.ts';
 import { onnxDecoder } from '../../../backends/onnx/decoder.ts';
 import { ROOT } from '../../helpers/rh.ts';
+import { relativeError } from '../../passes/fixtures.ts';
 
 const overrides = Object.entries({ n_embd: 16, n_head: 2, n_layer: 2, vocab_size: 61, n_positions: 16 }).map(([name, value]) => ({ name, value, origin: '--set', strict: true }));
 
@@ -22,8 +23,7 @@ describe('onnx decoder', () => {
       got.forEach((logits, k) => {
         const t = k + 1;
         const ref = full.subarray(t * 61, (t + 1) * 61);
-        const scale = Math.max(...Array.from(ref, Math.abs));
-        expect(Math.max(...Array.from(logits, (v, i) => Math.abs(v - ref[i]))) / scale).toBeLessThan(1e-4);
+        expect(relativeError(logits, ref)).toBeLessThan(1e-4);
       });
       dec.dispose();
     });

@@ -6,6 +6,7 @@ import { initModel } from '../../../src/model/model.ts';
 import { cpuBackend } from '../../../src/runtime/backends.ts';
 import { referenceDecoder } from '../../../src/runtime/reference/decoder.ts';
 import { ROOT } from '../../helpers/rh.ts';
+import { relativeError } from '../../passes/fixtures.ts';
 
 const dims = { n_embd: 16, n_head: 2, n_layer: 2, vocab_size: 61, n_positions: 16 };
 const overrides = Object.entries(dims).map(([name, value]) => ({ name, value, origin: '--set', strict: true }));
@@ -25,9 +26,7 @@ describe('reference decoder', () => {
       steps.forEach((logits, k) => {
         const t = k === 0 ? 2 : k + 2;
         const ref = full.subarray(t * V, (t + 1) * V);
-        const scale = Math.max(...Array.from(ref, Math.abs));
-        const err = Math.max(...Array.from(logits, (v, i) => Math.abs(v - ref[i])));
-        expect(err / scale).toBeLessThan(1e-6);
+        expect(relativeError(logits, ref)).toBeLessThan(1e-6);
       });
       dec.reset();
       expect(dec.length).toBe(0);
