@@ -4,7 +4,7 @@
 // chunked tensor bind each chunk separately and pick the chunk from the row index
 // (chunk = row / rowsPerChunk; all chunks but the last hold exactly rowsPerChunk rows).
 
-import { BufferUsage, GpuContext, GpuError, MapMode, fromGpuError } from './device.ts';
+import { BufferUsage, GpuContext, GpuError, MapMode, createBuffersChecked, fromGpuError } from './device.ts';
 
 export type DType = 'f32' | 'i32' | 'u32';
 export interface ArrayOf {
@@ -99,31 +99,16 @@ export class GpuTensor<D extends DType = 'f32'> {
     const plan = planChunks(name, shape, limit, minStorageBufferOffsetAlignment);
     const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST | (options.usage ?? 0);
 
-    const { device } = ctx;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const buffers: GPUBuffer[] = [];
-    let thrown: unknown;
-    try {
-      for (const [i, c] of plan.chunks.entries()) {
-        const label = plan.chunks.length > 1 ? `${name}[chunk ${i}]` : name;
+    const buffers = await createBuffersChecked(
+      ctx,
+      plan.chunks.map((c, i) => ({
+        label: plan.chunks.length > 1 ? `${name}[chunk ${i}]` : name,
         // Size 0 is legal for a buffer but not for a binding; give empty tensors 4 bytes.
-        buffers.push(device.createBuffer({ label, size: Math.max(c.byteSize, 4), usage }));
-      }
-    } catch (e) {
-      thrown = e;
-    }
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    if (thrown || validation || oom) {
-      for (const b of buffers) b.destroy();
-      const reason = oom ? 'out of GPU memory' : (validation?.message.trim() ?? String((thrown as Error).message));
-      throw new GpuError(
-        oom ? 'out-of-memory' : 'validation',
-        `could not allocate tensor '${name}' [${shape.join(', ')}] of ${formatBytes(plan.rows * plan.rowBytes)} ` +
-          `in ${plan.chunks.length} chunk(s) of at most ${formatBytes(limit)}: ${reason}`,
-      );
-    }
+        size: Math.max(c.byteSize, 4),
+        usage,
+      })),
+      `tensor '${name}' [${shape.join(', ')}] of ${formatBytes(plan.rows * plan.rowBytes)} in ${plan.chunks.length} chunk(s) of at most ${formatBytes(limit)}`,
+    );
     const chunks = plan.chunks.map((c, i) => ({ ...c, buffer: buffers[i] }));
     return new GpuTensor(ctx, name, shape, (options.dtype ?? 'f32') as D, plan, chunks);
   }

@@ -260,3 +260,27 @@ function nodeNoAdapterMessage(): string {
     '(rhc sets VK_ICD_FILENAMES to that file by itself when it is unset and the file exists.)',
   ].join('\n');
 }
+
+/**
+ * Creates buffers inside out-of-memory and validation error scopes, so a failure is an error
+ * that names what was being allocated (`what`) instead of a lost device later. All or nothing:
+ * on failure every buffer made so far is destroyed.
+ */
+export async function createBuffersChecked(ctx: GpuContext, descriptors: readonly GPUBufferDescriptor[], what: string): Promise<GPUBuffer[]> {
+  const { device } = ctx;
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  const buffers: GPUBuffer[] = [];
+  let thrown: unknown;
+  try {
+    for (const d of descriptors) buffers.push(device.createBuffer(d));
+  } catch (e) {
+    thrown = e;
+  }
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  if (!thrown && !validation && !oom) return buffers;
+  for (const b of buffers) b.destroy();
+  const reason = oom ? 'out of GPU memory' : (validation?.message.trim() ?? String((thrown as Error).message));
+  throw new GpuError(oom ? 'out-of-memory' : 'validation', `could not allocate ${what}: ${reason}`);
+}

@@ -4,7 +4,7 @@
 
 import { RhcError } from '../../dsl/diagnostics.ts';
 import type { PlanBuffer, WebGpuPlan } from '../../../backends/webgpu/plan.ts';
-import { BufferUsage, GpuError, type GpuContext } from './device.ts';
+import { BufferUsage, GpuError, createBuffersChecked, type GpuContext } from './device.ts';
 
 /** Weights by checkpoint tensor name: in memory, or fetched on demand (a browser streams them). */
 export type WeightSource = ReadonlyMap<string, Float32Array> | ((name: string) => Promise<Float32Array>);
@@ -37,28 +37,14 @@ function chunkSizes(b: PlanBuffer): number[] {
 }
 
 async function allocate(ctx: GpuContext, b: PlanBuffer): Promise<ChunkedBuffer> {
-  const { device } = ctx;
   const sizes = chunkSizes(b);
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  const chunks: GPUBuffer[] = [];
-  let thrown: unknown;
-  try {
-    for (const [i, bytes] of sizes.entries()) {
-      const label = sizes.length > 1 ? `${b.label} [chunk ${i}]` : b.label;
-      // Sizes are rounded to 16 bytes so a kernel may read the buffer as vec4s.
-      chunks.push(device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST }));
-    }
-  } catch (e) {
-    thrown = e;
-  }
-  const validation = await device.popErrorScope();
-  const oom = await device.popErrorScope();
-  if (thrown || validation || oom) {
-    for (const c of chunks) c.destroy();
-    const reason = oom ? 'out of GPU memory' : (validation?.message.trim() ?? String((thrown as Error).message));
-    throw new GpuError(oom ? 'out-of-memory' : 'validation', `could not allocate ${describe(b)}: ${mib(sizes.reduce((x, y) => x + y, 0))} in ${sizes.length} buffer(s) (maxBufferSize ${mib(ctx.limits.maxBufferSize)}): ${reason}`);
-  }
+  const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+  const chunks = await createBuffersChecked(
+    ctx,
+    // Sizes are rounded to 16 bytes so a kernel may read the buffer as vec4s.
+    sizes.map((bytes, i) => ({ label: sizes.length > 1 ? `${b.label} [chunk ${i}]` : b.label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage })),
+    `${describe(b)}: ${mib(sizes.reduce((x, y) => x + y, 0))} in ${sizes.length} buffer(s) (maxBufferSize ${mib(ctx.limits.maxBufferSize)})`,
+  );
   const chunkElements = b.chunking ? b.chunking.rowsPerChunk * b.chunking.rowElements : Number.MAX_SAFE_INTEGER;
   return { chunks, chunkElements, destroy: () => chunks.forEach((c) => c.destroy()) };
 }
