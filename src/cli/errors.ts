@@ -28,8 +28,8 @@ export function reportError(e: unknown): number {
     return e instanceof UsageError ? 2 : 1;
   }
   const err = e as Error;
-  const known = err?.name && ['GpuError', 'OnnxError'].includes(err.name);
-  if (known) {
+  // GpuError's messages are written for users (matched by name: the WebGPU runtime loads lazily).
+  if (err?.name === 'GpuError') {
     process.stderr.write(`error: ${err.message}\n`);
     return 1;
   }
