@@ -47,7 +47,7 @@ describe('rhc forward, compile, generate', () => {
     expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
   });
 
-  it('generate at temperature 0 streams the greedy continuation', async () => {
+  it('generate at temperature 0 streams the greedy continuation, the same on every backend', async () => {
     const r = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0']);
     expect(r.status).toBe(0);
     // The greedy chain computed independently: a full forward over the whole text at each step.
@@ -60,9 +60,11 @@ describe('rhc forward, compile, generate', () => {
     expect(r.stdout).toBe(decode(ids) + '\n');
     const again = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0']);
     expect(again.stdout).toBe(r.stdout);
-    const ort = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0', '--backend', 'onnx']);
-    expect(ort.status, ort.stderr).toBe(0);
-    expect(ort.stdout).toBe(r.stdout);
+    for (const backend of ['onnx', 'webgpu']) {
+      const other = rhc(['generate', ckpt, '--prompt', 'The cat', '--max-new-tokens', '5', '--temperature', '0', '--backend', backend]);
+      expect(other.status, other.stderr).toBe(0);
+      expect(other.stdout).toBe(r.stdout);
+    }
   });
 
   it('generate samples reproducibly per seed and validates its options', () => {
