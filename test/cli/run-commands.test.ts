@@ -35,6 +35,21 @@ describe('rhc forward, compile, generate', () => {
     expect(relativeError(b.data, a.data)).toBeLessThan(1e-4);
   });
 
+  it('forward --precision f64 runs the interpreter in float64 (and only on cpu)', () => {
+    const f64 = rhc(['forward', ckpt, '--ids', '5,6,7', '--precision', 'f64', '--out', path.join(dir, 'f64.npy')]);
+    const f32 = rhc(['forward', ckpt, '--ids', '5,6,7', '--out', path.join(dir, 'f32.npy')]);
+    expect(f64.status, f64.stderr).toBe(0);
+    expect(f32.status, f32.stderr).toBe(0);
+    const a = readNpy(path.join(dir, 'f64.npy')).data;
+    const b = readNpy(path.join(dir, 'f32.npy')).data;
+    const err = relativeError(b, a);
+    expect(err).toBeLessThan(1e-5);
+    expect(err).toBeGreaterThan(0); // f32 rounding of every op result shows
+    const bad = rhc(['forward', ckpt, '--ids', '5', '--precision', 'f64', '--backend', 'onnx', '--out', path.join(dir, 'x.npy')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--precision f64 is for --backend cpu');
+  });
+
   it('compile --target onnx says what it wrote, and rejects a checkpoint of another variant', () => {
     const out = path.join(dir, 'gp-norm.onnx');
     const ok = rhc(['compile', 'spec/gp-norm.rh', '--target', 'onnx', '--weights', ckpt, '-o', out]);

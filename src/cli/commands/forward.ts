@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { loadModel } from '../../model/model.ts';
 import { writeNpy } from '../../io/npy.ts';
 import { encode } from '../../io/tokenizer.ts';
-import { BACKEND_NAMES, getBackend } from '../../runtime/backends.ts';
+import { BACKEND_NAMES, cpuBackend, getBackend } from '../../runtime/backends.ts';
 import { collectSet, parseIds } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 
-interface ForwardOptions { ids?: string; text?: string; backend: string; out: string; spec?: string; set: ConfigOverride[] }
+interface ForwardOptions { ids?: string; text?: string; backend: string; precision: string; out: string; spec?: string; set: ConfigOverride[] }
 
 export function registerForward(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function registerForward(program: Command): void {
     .option('--ids <list>', 'token ids, comma-separated (e.g. 15496,995,11)')
     .option('--text <text>', "text, tokenised with GPT-2's BPE (offline)")
     .option('--backend <name>', `where to run: ${BACKEND_NAMES.join(', ')}`, 'cpu')
+    .option('--precision <p>', 'cpu backend: f32 (default, rounds every op result as a GPU would) or f64 (the oracle)', 'f32')
     .requiredOption('--out <file.npy>', 'where to write the logits')
     .option('--spec <file.rh>', "use this spec instead of the one config.json selects")
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
@@ -24,7 +25,9 @@ export function registerForward(program: Command): void {
       if ((opts.ids === undefined) === (opts.text === undefined)) throw new UsageError('give exactly one of --ids or --text');
       const ids = opts.ids !== undefined ? parseIds(opts.ids) : encode(opts.text!);
       if (ids.length === 0) throw new UsageError('the input has no tokens');
-      const backend = await getBackend(opts.backend);
+      if (opts.precision !== 'f32' && opts.precision !== 'f64') throw new UsageError(`--precision is f32 or f64, got '${opts.precision}'`);
+      if (opts.precision === 'f64' && opts.backend !== 'cpu') throw new UsageError('--precision f64 is for --backend cpu (the reference interpreter)');
+      const backend = opts.backend === 'cpu' ? cpuBackend(opts.precision) : await getBackend(opts.backend);
       const model = loadModel(dir, { spec: opts.spec, overrides: opts.set });
       const vocab = model.graph.config.vocab_size as number;
       const maxPos = model.graph.config.n_positions as number;
