@@ -12,6 +12,9 @@ import { Rng } from '../io/rng.ts';
 import { checkSpecMatchesConfig, configKeysForSpec, specForConfig } from './spec.ts';
 import type { SourceMap } from '../dsl/diagnostics.ts';
 
+/** The largest Float32Array Node allocates (2^32 - 1 elements). */
+const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
+
 export interface Model {
   specFile: string;
   graph: Graph;
@@ -78,7 +81,11 @@ export function initModel(specFile: string, opts: { seed?: number; overrides?: r
   const rng = new Rng(opts.seed ?? 0);
   const weights = new Map<string, Float32Array>();
   for (const p of graphParams(graph)) {
-    const n = (p.type.shape as number[]).reduce((a, b) => a * b, 1);
+    const shape = p.type.shape as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
+    // A typed array holds at most 2^32 - 1 elements here; say so rather than fail inside V8.
+    if (n > MAX_TENSOR_ELEMENTS)
+      throw new RhcError(`parameter '${p.attrs.name}' [${shape.join(', ')}] has ${n.toLocaleString('en-US')} elements, more than one tensor can hold (${MAX_TENSOR_ELEMENTS.toLocaleString('en-US')})`);
     weights.set(p.attrs.name as string, fill(p.attrs.init as InitSpec, n, rng));
   }
   return { specFile: path.resolve(specFile), graph, weights, hfConfig: hfConfigFor(graph, specFile) };
