@@ -50,7 +50,9 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
     try {
       text = fs.readFileSync(abs, 'utf8');
     } catch (e) {
-      diagnostics.push({ severity: 'error', message: `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? e}` });
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+      diagnostics.push({ severity: 'error', message: `cannot read ${shown}: ${why}` });
       return undefined;
     }
     sources.set(shown, text);

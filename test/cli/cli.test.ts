@@ -57,6 +57,12 @@ describe('rhc CLI', () => {
     for (const r of [unknown, badValue, malformed, both]) noStack(r.stderr);
   });
 
+  it('names a spec file it cannot read', () => {
+    const r = rhc(['check', 'spec/nope.rh', 'spec']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: cannot read spec/nope.rh: no such file\nerror: cannot read spec: it is a directory\n');
+  });
+
   it('names the missing checkpoint directory', () => {
     const r = rhc(['forward', 'no/such/dir', '--ids', '1,2', '--out', 'x.npy']);
     expect(r.status).toBe(1);
