@@ -49,8 +49,10 @@ export function paramShapes(graph: Graph): { name: string; shape: number[] }[] {
 
 /** config.json for a graph: GPT-2 keys plus what selects the spec. */
 export function hfConfigFor(graph: Graph, specFile: string, base: Record<string, unknown> = {}): Record<string, unknown> {
+  // The spec's own selectors replace the checkpoint's: a stale rhc_spec must not survive --spec.
+  const { rhc_spec: _, ...rest } = base;
   return {
-    ...base,
+    ...rest,
     architectures: ['GPT2LMHeadModel'],
     activation_function: 'gelu_new',
     ...graph.config,

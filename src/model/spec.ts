@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RhcError } from '../dsl/diagnostics.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
+import { selectorMismatch } from './selects.ts';
 
 export interface SeedConfigKeys {
   rotatinghead: 'lr' | 'gp' | null;
@@ -58,15 +59,12 @@ export function configKeysForSpec(specFile: string): Record<string, unknown> {
   return keys;
 }
 
-/** Rejects a checkpoint made for another seed variant (an lr spec with a gp checkpoint). */
+/** Rejects a checkpoint made for another spec (an lr spec with a gp checkpoint, rope with plain GPT-2). */
 export function checkSpecMatchesConfig(specFile: string, raw: Record<string, unknown>, modelDir: string): void {
-  const name = specName(specFile);
-  const seed = SEED_SPECS[name];
-  if (!seed || raw.rhc_spec !== undefined) return;
-  const head = raw.rotatinghead ?? null;
-  const norm = raw.use_norm === true;
-  if (head !== seed.rotatinghead || (head !== null && norm !== seed.use_norm))
-    throw new RhcError(
-      `${modelDir}/config.json describes rotatinghead=${JSON.stringify(head)}, use_norm=${norm}, but the spec is ${name}.rh (rotatinghead=${JSON.stringify(seed.rotatinghead)}, use_norm=${seed.use_norm})`,
-    );
+  const want = configKeysForSpec(specFile);
+  const m = selectorMismatch(raw, want);
+  if (!m) return;
+  const describe = (c: Record<string, unknown>) =>
+    c.rhc_spec !== undefined ? `rhc_spec=${JSON.stringify(c.rhc_spec)}` : `rotatinghead=${JSON.stringify(c.rotatinghead ?? null)}, use_norm=${c.use_norm === true}`;
+  throw new RhcError(`${modelDir}/config.json describes ${describe(raw)}, but the spec is ${path.basename(specFile)} (${describe(want)})`);
 }

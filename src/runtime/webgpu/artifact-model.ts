@@ -4,6 +4,7 @@
 // these checks a mismatched checkpoint would upload fine and produce garbage. Browser-safe.
 
 import { RhcError } from '../../dsl/diagnostics.ts';
+import { selectorMismatch } from '../../model/selects.ts';
 import type { SafetensorsFile } from '../../io/safetensors-format.ts';
 import type { GpuContext } from './device.ts';
 import { WebGpuModel } from './model.ts';
@@ -25,18 +26,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** Rejects a config.json made for another spec or other dims than the artifact's. */
 export function checkCheckpointConfig(manifest: ArtifactManifest, raw: Record<string, unknown>, where: string): void {
-  const named = raw.rhc_spec;
   const problems: string[] = [];
-  if (typeof named === 'string') {
-    const name = named.replace(/^.*\//, '').replace(/\.rh$/, '');
-    if (name !== manifest.spec) problems.push(`rhc_spec is "${named}", the artifact's spec is ${manifest.spec}`);
-  } else {
-    const head = raw.rotatinghead ?? null;
-    const want = manifest.selects.rotatinghead ?? null;
-    if (head !== want) problems.push(`rotatinghead is ${JSON.stringify(head)}, the artifact (${manifest.spec}) needs ${JSON.stringify(want)}`);
-    else if (head !== null && (raw.use_norm === true) !== (manifest.selects.use_norm === true))
-      problems.push(`use_norm is ${raw.use_norm === true}, the artifact (${manifest.spec}) needs ${manifest.selects.use_norm === true}`);
-  }
+  const m = selectorMismatch(raw, manifest.selects);
+  if (m) problems.push(`${m.key} is ${m.have}, the artifact (${manifest.spec}) needs ${m.want}`);
   for (const [key, value] of Object.entries(manifest.config)) {
     if (key in raw && raw[key] !== value) problems.push(`${key} is ${JSON.stringify(raw[key])}, the artifact was compiled with ${value}`);
   }
