@@ -21,6 +21,7 @@ import {
 } from '../../src/runtime/webgpu/artifact-files.ts';
 import { compileWebGpu } from './index.ts';
 import { classNameFor, commentText, generateModelModule } from './typescript.ts';
+import { writingFiles } from '../../src/io/files.ts';
 
 /** rhc's own root: generated modules inside it import the runtime by relative path. */
 const RHC_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -119,6 +120,10 @@ export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
  * the artifact layout are ever removed.
  */
 export function writeArtifact(dir: string, artifact: Artifact): { bytes: number } {
+  return writingFiles(`the artifact to ${dir}`, () => writeArtifactFiles(dir, artifact));
+}
+
+function writeArtifactFiles(dir: string, artifact: Artifact): { bytes: number } {
   fs.mkdirSync(path.join(dir, KERNEL_DIR), { recursive: true });
   for (const f of fs.readdirSync(path.join(dir, KERNEL_DIR))) {
     if (f.endsWith('.wgsl') && !artifact.files.has(`${KERNEL_DIR}/${f}`)) fs.rmSync(path.join(dir, KERNEL_DIR, f));
