@@ -2,7 +2,6 @@
 // lines, RhcErrors as one line, anything else as an internal error (stack only with RHC_DEBUG=1).
 
 import { DiagnosticsError, RhcError, renderDiagnostic, type Diagnostic, type SourceMap } from '../dsl/diagnostics.ts';
-import { SpecError } from '../model/model.ts';
 
 export class UsageError extends Error {}
 
@@ -15,12 +14,8 @@ export function reportDiagnostics(diagnostics: readonly Diagnostic[], sources: S
 }
 
 export function reportError(e: unknown): number {
-  if (e instanceof SpecError) {
-    reportDiagnostics(e.diagnostics, e.sources);
-    return 1;
-  }
   if (e instanceof DiagnosticsError) {
-    reportDiagnostics(e.diagnostics, new Map());
+    reportDiagnostics(e.diagnostics, e.sources);
     return 1;
   }
   if (e instanceof RhcError || e instanceof UsageError) {

@@ -34,3 +34,11 @@ export function parseIds(text: string): number[] {
   if (bad >= 0) throw new UsageError(`--ids expects comma-separated non-negative integers, got '${parts[bad]}' at position ${bad + 1}`);
   return ids;
 }
+
+/** An option that takes one of a fixed set of words (`--backend cpu|onnx|webgpu`). */
+export function parseChoice(name: string, choices: readonly string[]) {
+  return (value: string): string => {
+    if (!choices.includes(value)) throw new UsageError(`${name}: unknown value '${value}' (one of: ${choices.join(', ')})`);
+    return value;
+  };
+}

@@ -27,9 +27,12 @@ export class RhcError extends Error {
   }
 }
 
-/** Several diagnostics at once (a file with three type errors reports all three). */
+/** Several diagnostics at once (a file with three type errors reports all three), with the sources they quote. */
 export class DiagnosticsError extends Error {
-  constructor(readonly diagnostics: Diagnostic[]) {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    readonly sources: SourceMap = new Map(),
+  ) {
     super(diagnostics.map((d) => d.message).join('\n'));
     this.name = 'DiagnosticsError';
   }

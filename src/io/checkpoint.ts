@@ -7,7 +7,6 @@ import { RhcError } from '../dsl/diagnostics.ts';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from './safetensors.ts';
 
 export type RotatingHead = 'lr' | 'gp';
-export type SpecName = 'gpt2-abs' | 'lr' | 'lr-norm' | 'gp' | 'gp-norm';
 
 export interface HfConfig {
   n_embd: number;
@@ -119,13 +118,6 @@ export function readHfConfig(dir: string): HfConfig {
     base_frequency: base_frequency as number | undefined,
     raw,
   };
-}
-
-/** use_norm only exists for rotating heads; on plain GPT-2 it is ignored. */
-export function specNameForConfig(cfg: Pick<HfConfig, 'rotatinghead' | 'use_norm'>): SpecName {
-  const rh = parseRotatingHead('config', cfg.rotatinghead);
-  if (rh === null) return 'gpt2-abs';
-  return cfg.use_norm ? `${rh}-norm` : rh;
 }
 
 /** Mask buffers that GPT-2 files carry but that are not weights. */

@@ -10,7 +10,6 @@ import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';
 import { loadWeights, readHfConfig, saveCheckpoint } from '../io/checkpoint.ts';
 import { Rng } from '../io/rng.ts';
 import { checkSpecMatchesConfig, configKeysForSpec, specForConfig } from './spec.ts';
-import type { SourceMap } from '../dsl/diagnostics.ts';
 
 /** The largest Float32Array Node allocates (2^32 - 1 elements). */
 const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
@@ -23,16 +22,9 @@ export interface Model {
   hfConfig: Record<string, unknown>;
 }
 
-/** Thrown with the sources so the CLI can quote the offending lines. */
-export class SpecError extends DiagnosticsError {
-  constructor(diagnostics: DiagnosticsError['diagnostics'], readonly sources: SourceMap) {
-    super(diagnostics);
-  }
-}
-
 export function lowerSpec(specFile: string, overrides: readonly ConfigOverride[] = []): Graph {
   const r = compileModel(specFile, { overrides });
-  if (!r.graph) throw new SpecError(r.diagnostics, r.sources);
+  if (!r.graph) throw new DiagnosticsError(r.diagnostics, r.sources);
   return r.graph;
 }
 
@@ -60,14 +52,26 @@ export function hfConfigFor(graph: Graph, specFile: string, base: Record<string,
   };
 }
 
-/** Loads a checkpoint directory; `spec` overrides the spec its config.json selects. */
-export function loadModel(dir: string, opts: { spec?: string; overrides?: readonly ConfigOverride[] } = {}): Model {
+export interface CheckpointOptions {
+  /** use this spec instead of the one config.json selects (it must select the same) */
+  spec?: string;
+  overrides?: readonly ConfigOverride[];
+}
+
+/** A checkpoint's graph without its weights: its spec lowered with its config.json (and overrides). */
+export function graphForCheckpoint(dir: string, opts: CheckpointOptions = {}): { specFile: string; graph: Graph; raw: Record<string, unknown> } {
   const cfg = readHfConfig(dir);
   const specFile = opts.spec ? path.resolve(opts.spec) : specForConfig(cfg.raw, dir);
   if (opts.spec) checkSpecMatchesConfig(specFile, cfg.raw, dir);
   const graph = lowerSpec(specFile, [...overridesFromConfig(cfg.raw), ...(opts.overrides ?? [])]);
+  return { specFile, graph, raw: cfg.raw };
+}
+
+/** Loads a checkpoint directory: graph and weights. */
+export function loadModel(dir: string, opts: CheckpointOptions = {}): Model {
+  const { specFile, graph, raw } = graphForCheckpoint(dir, opts);
   const weights = loadWeights(dir, paramShapes(graph));
-  return { specFile, graph, weights, hfConfig: hfConfigFor(graph, specFile, cfg.raw) };
+  return { specFile, graph, weights, hfConfig: hfConfigFor(graph, specFile, raw) };
 }
 
 function fill(init: InitSpec, n: number, rng: Rng): Float32Array {

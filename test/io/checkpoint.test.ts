@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWeights, readHfConfig, saveCheckpoint, specNameForConfig } from '../../src/io/checkpoint.ts';
+import { loadWeights, readHfConfig, saveCheckpoint } from '../../src/io/checkpoint.ts';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
 import { rhcErrorOf } from '../helpers/errors.ts';
 
@@ -77,22 +77,6 @@ describe('readHfConfig', () => {
   });
 });
 
-describe('specNameForConfig', () => {
-  it('maps rotatinghead and use_norm to spec names', () => {
-    expect(specNameForConfig({ rotatinghead: null, use_norm: false })).toBe('gpt2-abs');
-    expect(specNameForConfig({ rotatinghead: null, use_norm: true })).toBe('gpt2-abs');
-    expect(specNameForConfig({ rotatinghead: 'lr', use_norm: false })).toBe('lr');
-    expect(specNameForConfig({ rotatinghead: 'lr', use_norm: true })).toBe('lr-norm');
-    expect(specNameForConfig({ rotatinghead: 'gp', use_norm: false })).toBe('gp');
-    expect(specNameForConfig({ rotatinghead: 'gp', use_norm: true })).toBe('gp-norm');
-    expect(specNameForConfig({ rotatinghead: undefined as unknown as null, use_norm: false })).toBe('gpt2-abs');
-  });
-
-  it('names an unknown rotatinghead', () => {
-    const msg = rhcErrorOf(() => specNameForConfig({ rotatinghead: 'alibi' as 'lr', use_norm: false })).message;
-    expect(msg).toContain('unknown rotatinghead "alibi"');
-  });
-});
 
 describe('loadWeights', () => {
   const expected = [
@@ -199,7 +183,7 @@ describe('saveCheckpoint', () => {
     saveCheckpoint(d, config, tensors);
     expect(JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'))).toEqual(config);
     const cfg = readHfConfig(d);
-    expect(specNameForConfig(cfg)).toBe('lr');
+    expect([cfg.rotatinghead, cfg.use_norm]).toEqual(['lr', false]);
     const st = readSafetensors(path.join(d, 'model.safetensors'));
     expect(st.metadata).toEqual({ format: 'pt' });
     expect(st.names().every((n) => st.get(n).dtype === 'F32')).toBe(true);

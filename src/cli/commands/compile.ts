@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Graph } from '../../ir/graph.ts';
-import { readHfConfig } from '../../io/checkpoint.ts';
-import { initModel, loadModel, lowerSpec, overridesFromConfig, type Model } from '../../model/model.ts';
-import { checkSpecMatchesConfig, specName } from '../../model/spec.ts';
+import { graphForCheckpoint, initModel, loadModel, lowerSpec, type Model } from '../../model/model.ts';
+import { specName } from '../../model/spec.ts';
 import { collectSet, parseIntOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
@@ -21,6 +20,10 @@ interface CompileOptions {
 }
 
 const TARGETS = ['webgpu', 'onnx'] as const;
+
+/** Options that mean something for one target only; given to the other, they are a mistake. */
+const TARGET_OF_OPTION: Readonly<Record<string, (typeof TARGETS)[number]>> = { seed: 'onnx', withPast: 'onnx', opset: 'onnx', maxBatch: 'webgpu' };
+const FLAG: Readonly<Record<string, string>> = { seed: '--seed', withPast: '--with-past', opset: '--opset', maxBatch: '--max-batch' };
 
 /** The model to compile: the spec with a checkpoint's weights and config, or freshly initialised. */
 function modelFor(file: string, opts: CompileOptions): Model {
@@ -52,14 +55,10 @@ async function compileOnnx(file: string, opts: CompileOptions): Promise<void> {
 
 /** The graph to compile for webgpu: weights are not needed, only the dims (from --set, or a checkpoint's config.json). */
 function graphFor(file: string, opts: CompileOptions): Graph {
-  if (!opts.weights) return lowerSpec(file, opts.set);
-  const cfg = readHfConfig(opts.weights);
-  checkSpecMatchesConfig(path.resolve(file), cfg.raw, opts.weights);
-  return lowerSpec(file, [...overridesFromConfig(cfg.raw), ...opts.set]);
+  return opts.weights ? graphForCheckpoint(opts.weights, { spec: file, overrides: opts.set }).graph : lowerSpec(file, opts.set);
 }
 
 async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promise<void> {
-  if (opts.withPast || opts.opset !== undefined) throw new UsageError('--with-past and --opset are onnx options');
   if (opts.maxBatch !== undefined && opts.maxBatch < 1) throw new UsageError(`--max-batch must be at least 1, got ${opts.maxBatch}`);
   const { buildArtifact, fileBytes, writeArtifact } = await import('../../../backends/webgpu/artifact.ts');
   const out = opts.output ?? path.join('generated', specName(file));
@@ -93,8 +92,10 @@ export function registerCompile(program: Command): void {
     .option('--opset <n>', 'onnx: opset version (17..21)', parseIntOption('--opset'))
     .option('--max-batch <n>', 'webgpu: the largest batch the plan allocates for', parseIntOption('--max-batch'))
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
-    .action(async (file: string, opts: CompileOptions) => {
+    .action(async (file: string, opts: CompileOptions, command: Command) => {
       if (!(TARGETS as readonly string[]).includes(opts.target)) throw new UsageError(`unknown target '${opts.target}' (targets: ${TARGETS.join(', ')})`);
+      for (const [option, target] of Object.entries(TARGET_OF_OPTION))
+        if (command.getOptionValueSource(option) === 'cli' && target !== opts.target) throw new UsageError(`${FLAG[option]} is an option of --target ${target}`);
       if (opts.target === 'onnx') return compileOnnx(file, opts);
       return compileWebGpuArtifact(file, opts);
     });

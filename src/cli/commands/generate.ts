@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadModel } from '../../model/model.ts';
 import { encode, EOT_TOKEN, TokenStreamDecoder } from '../../io/tokenizer.ts';
-import { getDecoder } from '../../runtime/backends.ts';
+import { BACKEND_NAMES, getDecoder } from '../../runtime/backends.ts';
 import { generateTokens } from '../../runtime/generate.ts';
-import { collectSet, parseIntOption, parseNumberOption } from '../options.ts';
+import { collectSet, parseChoice, parseIntOption, parseNumberOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 
@@ -30,7 +30,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-k <k>', 'sample only among the k most likely tokens', parseIntOption('--top-k'))
     .option('--top-p <p>', 'sample only among the most likely tokens whose probability adds up to p', parseNumberOption('--top-p'))
     .option('--seed <n>', 'random seed for sampling', parseIntOption('--seed'), 0)
-    .option('--backend <name>', 'where to run: cpu (reference interpreter), onnx (onnxruntime, fast on a CPU) or webgpu', 'cpu')
+    .option('--backend <name>', `where to run: ${BACKEND_NAMES.join(', ')} (cpu: the reference interpreter; onnx: onnxruntime, fast on a CPU)`, parseChoice('--backend', BACKEND_NAMES), 'cpu')
     .option('--spec <file.rh>', "use this spec instead of the one config.json selects")
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
     .action(async (dir: string, opts: GenerateCliOptions) => {
