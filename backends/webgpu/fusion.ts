@@ -7,11 +7,10 @@
 // c_proj, and the whole GELU after c_fc, while q/k/v splits and layer norms stay outside.
 // Declared as a rule over the graph, so the scheduler applies it wherever the pattern occurs.
 
-import type { Graph, Node } from '../../src/ir/graph.ts';
+import { nodeMap, type Graph, type Node } from '../../src/ir/graph.ts';
+import { getOp } from '../../src/ir/registry.ts';
 import { shapeEq } from '../../src/ir/dims.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
-
-const ELEMENTWISE = new Set(['neg', 'exp', 'log', 'sqrt', 'tanh', 'sin', 'cos', 'abs', 'add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'cast']);
 
 export interface Epilogues {
   /** epilogue root -> the matmul whose kernel computes it */
@@ -26,13 +25,13 @@ export function findEpilogues(g: Graph): Epilogues {
   const users = usersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.id));
   const order = new Map(g.nodes.map((n, i) => [n.id, i]));
-  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const byId = nodeMap(g);
   const result: Epilogues = { matmulOf: new Map(), deferred: new Set(), inside: new Set() };
 
   for (const m of g.nodes) {
     if (m.op !== 'matmul') continue;
     const start = order.get(m.id)!;
-    const fits = (u: Node) => ELEMENTWISE.has(u.op) && u.type.dtype === m.type.dtype && shapeEq(u.type.shape, m.type.shape);
+    const fits = (u: Node) => getOp(u.op).category === 'elementwise' && u.type.dtype === m.type.dtype && shapeEq(u.type.shape, m.type.shape);
     // Does `id` depend on a region node? (then a node reading both would close a cycle)
     const reaches = (id: number, region: ReadonlySet<number>): boolean => {
       const stack = [id];

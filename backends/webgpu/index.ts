@@ -5,7 +5,7 @@
 
 import type { Graph } from '../../src/ir/graph.ts';
 import type { Dim } from '../../src/ir/dims.ts';
-import { PIPELINE, runPipeline } from '../../src/passes/pipeline.ts';
+import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
 import { scheduleGraph } from './schedule.ts';
 import { assemble } from './assemble.ts';
 import { DEFAULT_MAX_BINDING_BYTES, type WebGpuArtifact } from './plan.ts';
@@ -28,17 +28,12 @@ export interface CompileWebGpuOptions {
   decoding?: boolean;
   /** upper bounds of symbols other than batch, sequence and past (for graphs that are not models) */
   bounds?: Readonly<Record<string, number>>;
-  /** passes to run first (default: WEBGPU_PIPELINE) */
+  /**
+   * passes to run first, before `kv-cache` when decoding (default: the standard pipeline without
+   * `tabulate-positions`; `PipelineVariant` in src/passes/pipeline.ts says why)
+   */
   passes?: readonly string[];
 }
-
-/**
- * The standard pipeline without `tabulate-positions`: the fused kernels compute cos/sin where
- * q and k are read, from the folded [H, D/2] frequency table, so a [n_positions, H, D/2] table
- * would add 4 MiB to every GP/RoPE artifact (and a memory read per element) for no gain.
- * ONNX keeps it: there the gather replaces several standard ops.
- */
-export const WEBGPU_PIPELINE: readonly string[] = PIPELINE.filter((p) => p !== 'tabulate-positions');
 
 const IDS = 'ids';
 const POSITIONS = 'pos';
@@ -54,7 +49,8 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
   const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS);
   const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS);
   const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
-  const g = runPipeline(graph, [...(opts.passes ?? WEBGPU_PIPELINE), ...(decoding ? ['kv-cache'] : [])]);
+  const passes = opts.passes === undefined ? pipelineFor({ tabulate: false, kvCache: decoding }) : [...opts.passes, ...(decoding ? ['kv-cache'] : [])];
+  const g = runPipeline(graph, passes);
   const capacity = graph.config.n_positions;
   const batchSymbol = symbolOf(ids?.type.shape[0]);
   const seqSymbol = symbolOf(ids?.type.shape[1]);

@@ -7,9 +7,9 @@
 //             elementwise epilogue (matmul: bias, residual, GELU).
 
 import type { Node } from '../../src/ir/graph.ts';
-import { type Dim, dimToString } from '../../src/ir/dims.ts';
+import { type Dim, numElements } from '../../src/ir/dims.ts';
 import { type DispatchDraft, KernelWriter } from './kernel-writer.ts';
-import { address, decompose, elementsOf, type Index, type LogicalBuffer, type Value, type View } from './values.ts';
+import { address, decompose, type Index, type LogicalBuffer, type Value, type View } from './values.ts';
 import { literal, type Scalar } from './wgsl.ts';
 
 export interface LowerCtx {
@@ -82,7 +82,7 @@ export const WORKGROUP = 64;
 
 /** Kernel prologue for one thread per element of `shape`: `flat` and its per-axis indices. */
 export function linearThread(k: KernelWriter, shape: readonly Dim[]): Index {
-  const total = elementsOf(shape);
+  const total = numElements(shape);
   k.line(`let flat = (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lix;`);
   k.line(`if (flat >= ${k.dim(total)}) { return; }`);
   return { axes: decompose(k, 'flat', shape), flat: 'flat' };
@@ -94,14 +94,10 @@ export function elementwiseKernel(ctx: LowerCtx, v: Value, out: KernelOutput, su
   return k.finish({
     summary: summary(k),
     workgroupSize: [WORKGROUP, 1, 1],
-    grid: { linear: { count: elementsOf(v.shape), per: WORKGROUP } },
+    grid: { linear: { count: numElements(v.shape), per: WORKGROUP } },
     main: () => {
       const at = linearThread(k, v.shape);
       k.line(storeOutput(k, out, v.shape, at, v.emit(k, at)));
     },
   });
-}
-
-export function shapeText(shape: readonly Dim[]): string {
-  return `[${shape.map(dimToString).join(', ')}]`;
 }

@@ -8,7 +8,7 @@
 // Attention writes its output in the layout its transpose reads contiguously, so the merged
 // heads feed c_proj's vec4 kernel without a copy.
 
-import type { Graph, Node } from '../../src/ir/graph.ts';
+import { nodeMap, type Graph, type Node } from '../../src/ir/graph.ts';
 import { type Dim, dimMul } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
 import type { ConstAttrs, InputAttrs, ParamAttrs } from '../../src/ir/ops/sources.ts';
@@ -72,7 +72,7 @@ class Scheduler implements LowerCtx {
   constructor(readonly g: Graph, readonly opts: ScheduleOptions) {
     this.symbols = g.symbols;
     this.users = usersOf(g);
-    this.byId = new Map(g.nodes.map((n) => [n.id, n]));
+    this.byId = nodeMap(g);
     for (const o of g.outputs) if (!o.name.startsWith('present.')) this.outputNames.set(o.id, o.name);
     this.buffers = new BufferPlanner(opts.bounds, opts.maxBindingBytes);
   }

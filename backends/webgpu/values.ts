@@ -130,8 +130,3 @@ export function broadcastIndex(at: Index, to: readonly Dim[], from: readonly Dim
   if (same) return at;
   return { axes: from.map((d, i) => (d === 1 ? '0u' : at.axes[i + off])) };
 }
-
-/** Total elements of a shape as a dim. */
-export function elementsOf(shape: readonly Dim[]): Dim {
-  return shape.reduce<Dim>((a, d) => dimMul(a, d), 1);
-}

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ImportDecl, SourceFile, TopDecl } from './ast.ts';
+import type { ImportDecl, SourceFile } from './ast.ts';
 import type { Diagnostic, SourceMap } from './diagnostics.ts';
 import { parseSource } from './parse.ts';
 
@@ -89,9 +89,4 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
 
   const root = load(path.resolve(file));
   return { root: root ?? { path: displayPath(file), imports: [], decls: [] }, files, sources, diagnostics };
-}
-
-/** Top-level declarations visible from the root: its own and those of every file it imports. */
-export function visibleDecls(program: Program): { decl: TopDecl; file: SourceFile }[] {
-  return program.files.flatMap((file) => file.decls.map((decl) => ({ decl, file })));
 }

@@ -84,10 +84,6 @@ export function nodeMap(g: Graph): Map<number, Node> {
   return new Map(g.nodes.map((n) => [n.id, n]));
 }
 
-export function graphInputs(g: Graph): Node[] {
-  return g.nodes.filter((n) => n.op === 'input');
-}
-
 export function graphParams(g: Graph): Node[] {
   return g.nodes.filter((n) => n.op === 'param');
 }

@@ -15,10 +15,20 @@ import { normOps } from './ops/norm.ts';
 import { attentionOps } from './ops/attention.ts';
 import { ropeOps } from './ops/rope.ts';
 
+/**
+ * What kind of op it is, for passes and backends that treat a whole kind alike (epilogue fusion
+ * takes any elementwise op, tabulation any op that keeps positions apart). Primitives are
+ * sources, elementwise (scalar function per element, NumPy broadcasting), movement (moves or
+ * selects elements), reduction (along an axis) and matmul; composites (softmax, layer_norm,
+ * attention, rope) are kept whole so backends can fuse them.
+ */
+export type OpCategory = 'source' | 'elementwise' | 'movement' | 'reduction' | 'matmul' | 'composite';
+
 export interface OpDef<A = any> {
   readonly name: string;
   /** one line for docs and `rhc ops` */
   readonly summary: string;
+  readonly category: OpCategory;
   /** [min, max] number of inputs; max is Infinity for variadic ops */
   readonly arity: readonly [number, number];
   /** The type rule: result type from input types; throws OpTypeError with a message for the user. */

@@ -5,8 +5,6 @@ import { type Dim, shapeToString } from './dims.ts';
 /** Element types. f16 and friends arrive with mixed precision; each is one line here plus its storage. */
 export type DType = 'f32' | 'i32';
 
-export const DTYPES: readonly DType[] = ['f32', 'i32'];
-
 export interface TensorType {
   readonly dtype: DType;
   readonly shape: readonly Dim[];
@@ -18,10 +16,6 @@ export function tensorType(dtype: DType, shape: readonly Dim[]): TensorType {
 
 export function typeToString(t: TensorType): string {
   return `${t.dtype}${shapeToString(t.shape)}`;
-}
-
-export function isFloat(dtype: DType): boolean {
-  return dtype === 'f32';
 }
 
 /** Raised by an op's type rule; the caller attaches the source location. */

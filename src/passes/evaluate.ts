@@ -26,7 +26,3 @@ export function evaluateNodes(
   }
   return values;
 }
-
-export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}

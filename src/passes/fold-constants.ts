@@ -6,9 +6,9 @@
 import type { Graph } from '../ir/graph.ts';
 import { getOp } from '../ir/registry.ts';
 import { isConcrete } from '../ir/dims.ts';
-import type { RefTensor } from '../ir/reference.ts';
+import { size, type RefTensor } from '../ir/reference.ts';
 import { constAttrsOf, Rewriter } from './rewrite.ts';
-import { elementCount, evaluateNodes } from './evaluate.ts';
+import { evaluateNodes } from './evaluate.ts';
 
 /** Bigger results stay computed: folding must not bloat the graph (a broadcast to [B*S, E], say). */
 export const MAX_FOLDED_ELEMENTS = 1 << 22;
@@ -20,7 +20,7 @@ export function foldConstants(g: Graph): Graph {
     const def = getOp(n.op);
     const shape = n.type.shape;
     const foldable =
-      def.pure && shape.every(isConcrete) && elementCount(shape as number[]) <= MAX_FOLDED_ELEMENTS &&
+      def.pure && shape.every(isConcrete) && size(shape as number[]) <= MAX_FOLDED_ELEMENTS &&
       n.inputs.every((i) => known.has(rw.resolve(i)));
     if (!foldable) {
       rw.keep(n);

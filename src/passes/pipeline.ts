@@ -26,11 +26,30 @@ export const PASSES = [
 export type PassName = (typeof PASSES)[number]['name'];
 
 /**
- * What every backend runs: CSE first so the 2·n_layer copies of the rope frequencies are folded
+ * The standard pipeline: CSE first so the 2·n_layer copies of the rope frequencies are folded
  * once, folding, CSE again to merge what folding made equal, tabulation, and a final sweep.
- * `kv-cache` is opt-in (exports `--with-past` append it).
+ * Backends pick their variant with `pipelineFor`.
  */
 export const PIPELINE: readonly PassName[] = ['cse', 'fold-constants', 'cse', 'tabulate-positions', 'dce'];
+
+export interface PipelineVariant {
+  /**
+   * Run `tabulate-positions`. ONNX does: there the gather replaces several standard ops. WebGPU
+   * does not: its fused kernels compute cos/sin where q and k are read, from the folded
+   * [H, D/2] frequency table, so a [n_positions, H, D/2] table would add 4 MiB to every GP/RoPE
+   * artifact (and a memory read per element) for no gain. The reference decoder, the oracle
+   * for the GPU decoders, runs the WebGPU variant.
+   */
+  tabulate: boolean;
+  /** Append `kv-cache`: decoders, and ONNX exports `--with-past`. */
+  kvCache: boolean;
+}
+
+/** The passes a backend runs, in order: `PIPELINE` as `variant` says. */
+export function pipelineFor(variant: PipelineVariant): PassName[] {
+  const passes = variant.tabulate ? [...PIPELINE] : PIPELINE.filter((p) => p !== 'tabulate-positions');
+  return variant.kvCache ? [...passes, 'kv-cache'] : passes;
+}
 
 export function getPass(name: string): Pass {
   const p = PASSES.find((x) => x.name === name);
@@ -45,6 +64,8 @@ export function pipelineStages(g: Graph, names: readonly string[] = PIPELINE): {
   return stages;
 }
 
-export function runPipeline(g: Graph, names: readonly string[] = PIPELINE): Graph {
+/** Runs the named passes in turn, or the pipeline `variant` names. */
+export function runPipeline(g: Graph, passes: readonly string[] | PipelineVariant = PIPELINE): Graph {
+  const names = 'tabulate' in passes ? pipelineFor(passes) : passes;
   return names.reduce((acc, name) => getPass(name).run(acc), g);
 }

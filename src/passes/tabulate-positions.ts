@@ -7,19 +7,20 @@
 // the position axis leading and never mix positions (see `positionwise`). Anything else, or
 // anything touching a parameter, stays computed.
 
-import type { Graph, Node } from '../ir/graph.ts';
-import { getOp } from '../ir/registry.ts';
+import { nodeMap, type Graph, type Node } from '../ir/graph.ts';
+import { getOp, type OpName } from '../ir/registry.ts';
 import { dimEq, isConcrete, sym, type Dim } from '../ir/dims.ts';
-import { normaliseAxis, type RefTensor } from '../ir/reference.ts';
+import { normaliseAxis, size, type RefTensor } from '../ir/reference.ts';
 import { constAttrsOf, Rewriter, usersOf } from './rewrite.ts';
-import { elementCount, evaluateNodes } from './evaluate.ts';
+import { evaluateNodes } from './evaluate.ts';
 
 export const POSITION_INPUT = 'pos';
 /** Tables above this many elements are not worth their weight file. */
 const MAX_TABLE_ELEMENTS = 1 << 24;
 /** Ops that only move or convert values; a subgraph of these alone is not worth a table. */
-const MOVEMENT = new Set(['reshape', 'broadcast', 'transpose', 'slice', 'concat', 'gather', 'cast']);
-const ELEMENTWISE = new Set(['neg', 'exp', 'log', 'sqrt', 'tanh', 'sin', 'cos', 'abs', 'add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'cast', 'rope']);
+const onlyMoves = (op: OpName) => getOp(op).category === 'movement' || op === 'cast';
+/** Ops whose output element reads its operands at the same index only (rope: the same pair of the last axis). */
+const elementwise = (op: OpName) => getOp(op).category === 'elementwise' || op === 'rope';
 const REDUCING = new Set(['sum', 'mean', 'max_reduce', 'softmax']);
 
 type Kind = 'const' | 'pos' | 'other';
@@ -32,7 +33,7 @@ function positionwise(n: Node, S: Dim, inputs: readonly Node[], kinds: ReadonlyM
   // A positional operand must have the output's rank, so its S axis lands on the output's axis 0.
   const aligned = posInputs.every((x) => x.type.shape.length === out.length && dimEq(x.type.shape[0], S));
   const axis = typeof n.attrs.axis === 'number' ? normaliseAxis(n.attrs.axis, inputs[0].type.shape.length) : -1;
-  if (ELEMENTWISE.has(n.op)) return aligned;
+  if (elementwise(n.op)) return aligned;
   switch (n.op) {
     case 'reshape':
       return dimEq(inputs[0].type.shape[0], S); // [S, ...] -> [S, ...]: each row keeps its elements
@@ -54,7 +55,7 @@ function positionwise(n: Node, S: Dim, inputs: readonly Node[], kinds: ReadonlyM
 
 function classify(g: Graph, pos: Node, S: Dim): Map<number, Kind> {
   const kinds = new Map<number, Kind>();
-  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const byId = nodeMap(g);
   for (const n of g.nodes) {
     const inputs = n.inputs.map((i) => byId.get(i)!);
     const ks = inputs.map((x) => kinds.get(x.id)!);
@@ -98,8 +99,8 @@ export function tabulatePositions(g: Graph): Graph {
   const tables = new Map<number, RefTensor>();
   for (const f of frontier) {
     const nodes = cone(g, f, kinds).filter((n) => n !== pos);
-    if (nodes.every((n) => MOVEMENT.has(n.op))) continue;
-    if (nPositions * elementCount(f.type.shape.slice(1) as number[]) > MAX_TABLE_ELEMENTS) continue;
+    if (nodes.every((n) => onlyMoves(n.op))) continue;
+    if (nPositions * size(f.type.shape.slice(1) as number[]) > MAX_TABLE_ELEMENTS) continue;
     const ramp: RefTensor = { dtype: 'i32', shape: [nPositions], data: Int32Array.from({ length: nPositions }, (_, i) => i) };
     const values = evaluateNodes(nodes, new Map([[pos.id, ramp]]), new Map([[symbol, nPositions]]));
     tables.set(f.id, values.get(f.id)!);

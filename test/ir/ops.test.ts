@@ -75,4 +75,11 @@ describe('type rules', () => {
     expect(() => getOp('rope').inferType([t([4, 5]), t([2]), t([2])], {})).toThrow(/must be even/);
     expect(() => getOp('reshape').inferType([t([sym('S'), 6])], { shape: [sym('S'), 4] })).toThrow(/6\*S elements|S\*6|elements/);
   });
+  it('rejects a non-positive attention scale', () => {
+    const qkv = [t([2, 3, 4]), t([2, 5, 4]), t([2, 5, 4])];
+    expect(getOp('attention').inferType(qkv, { scale: 0.5, causal: true }).shape).toEqual([2, 3, 4]);
+    for (const scale of [0, -0.5, NaN])
+      expect(() => getOp('attention').inferType(qkv, { scale, causal: true })).toThrow(OpTypeError);
+    expect(() => getOp('attention').inferType(qkv, { scale: -1, causal: false })).toThrow(/scale must be > 0, got -1/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getPass, PASSES, PIPELINE, pipelineStages, runPipeline } from '../../src/passes/pipeline.ts';
+import { getPass, PASSES, PIPELINE, pipelineFor, pipelineStages, runPipeline } from '../../src/passes/pipeline.ts';
 import { printGraph } from '../../src/ir/printer.ts';
 import { graphFromJson, graphToJson } from '../../src/ir/serialize.ts';
 import { compileSpec, countOps, randomIds, randomWeights, relativeError, runReference, SMALL, SPECS } from './fixtures.ts';
@@ -12,6 +12,15 @@ describe('pipeline', () => {
     const stages = pipelineStages(compileSpec('gp'));
     expect(stages.map((s) => s.pass)).toEqual(['input', ...PIPELINE]);
     expect(() => getPass('nope')).toThrow(/unknown pass 'nope'/);
+  });
+
+  it('names each backend variant from the one pipeline', () => {
+    expect(pipelineFor({ tabulate: true, kvCache: false })).toEqual(PIPELINE);
+    expect(pipelineFor({ tabulate: true, kvCache: true })).toEqual([...PIPELINE, 'kv-cache']);
+    expect(pipelineFor({ tabulate: false, kvCache: false })).toEqual(['cse', 'fold-constants', 'cse', 'dce']);
+    expect(pipelineFor({ tabulate: false, kvCache: true })).toEqual(['cse', 'fold-constants', 'cse', 'dce', 'kv-cache']);
+    const g = compileSpec('rope');
+    expect(printGraph(runPipeline(g, { tabulate: false, kvCache: false }))).toBe(printGraph(runPipeline(g, ['cse', 'fold-constants', 'cse', 'dce'])));
   });
 
   it('keeps the logits of every variant and shrinks the graph', () => {

@@ -21,9 +21,11 @@ export const attentionOps = defineOps({
   attention: {
     name: 'attention',
     summary: 'softmax(q k^T * scale [+ causal mask]) v over [..., H, S, D]',
+    category: 'composite',
     arity: [3, 3],
     pure: true,
-    inferType: ([q, k, v]) => {
+    inferType: ([q, k, v], a: AttentionAttrs) => {
+      if (!(a.scale > 0)) throw new OpTypeError(`attention: scale must be > 0, got ${a.scale}`);
       sameDtype('attention', q, k, v);
       requireFloat('attention', q);
       const r = q.shape.length;
@@ -66,7 +68,3 @@ export const attentionOps = defineOps({
     },
   },
 });
-
-export function checkAttentionScale(scale: number): void {
-  if (!(scale > 0)) throw new OpTypeError(`attention: scale must be > 0, got ${scale}`);
-}

@@ -5,11 +5,11 @@
 // serves incremental decoding. q, k and v are read through whatever produced them, so the
 // rotation of q and the head split of c_attn's output cost no kernel of their own.
 
-import { dimSub } from '../dims.ts';
+import { dimSub, numElements, shapeToString } from '../dims.ts';
 import type { Node } from '../graph.ts';
 import type { DispatchDraft } from '../../../backends/webgpu/kernel-writer.ts';
-import { decompose, elementsOf, type Value } from '../../../backends/webgpu/values.ts';
-import { accessor, shapeText, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
+import { decompose, type Value } from '../../../backends/webgpu/values.ts';
+import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
 import { f32Literal } from '../../../backends/webgpu/wgsl.ts';
 import type { AttentionAttrs, attentionOps } from './attention.ts';
 
@@ -23,7 +23,7 @@ function attentionKernel(n: Node, [q, key, v]: readonly Value[], out: KernelOutp
   const [Sq, D] = [q.shape[r - 2], q.shape[r - 1]];
   const [Sk, Dv] = [key.shape[r - 2], v.shape[r - 1]];
   if (typeof D !== 'number' || typeof Dv !== 'number')
-    throw new Error(`attention: the WGSL backend needs static head sizes, got q ${shapeText(q.shape)}, v ${shapeText(v.shape)}`);
+    throw new Error(`attention: the WGSL backend needs static head sizes, got q ${shapeToString(q.shape)}, v ${shapeToString(v.shape)}`);
   // vec4 registers when the head sizes allow, scalars otherwise.
   const W = D % 4 === 0 && Dv % 4 === 0 ? 4 : 1;
   const T = W === 4 ? 'vec4<f32>' : 'f32';
@@ -31,7 +31,7 @@ function attentionKernel(n: Node, [q, key, v]: readonly Value[], out: KernelOutp
   return [k.finish({
     summary: `softmax(q k^T * scale${a.causal ? ', causal' : ''}) v for q ${k.shape(q.shape)}, k ${k.shape(key.shape)}`,
     workgroupSize: [WORKGROUP, 1, 1],
-    grid: { x: { count: Sq, per: WORKGROUP }, y: { count: elementsOf(lead) } },
+    grid: { x: { count: Sq, per: WORKGROUP }, y: { count: numElements(lead) } },
     main: () => {
       k.line(`let i = gid.x;`);
       k.line(`if (i >= ${k.dim(Sq)}) { return; }`);

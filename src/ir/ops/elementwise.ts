@@ -10,6 +10,7 @@ function unary(name: string, summary: string, f: (x: number) => number, floatOnl
   return {
     name,
     summary,
+    category: 'elementwise',
     arity: [1, 1],
     pure: true,
     inferType: ([x]) => {
@@ -28,6 +29,7 @@ function binary(name: string, summary: string, f: (a: number, b: number) => numb
   return {
     name,
     summary,
+    category: 'elementwise',
     arity: [2, 2],
     pure: true,
     inferType: ([a, b]) => {
@@ -53,6 +55,7 @@ export interface CastAttrs { to: DType }
 const cast: OpDef<CastAttrs> = {
   name: 'cast',
   summary: 'convert dtype (f32 -> i32 truncates toward zero)',
+  category: 'elementwise',
   arity: [1, 1],
   pure: true,
   inferType: ([x], a) => {

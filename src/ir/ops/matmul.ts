@@ -10,6 +10,7 @@ export const matmulOps = defineOps({
   matmul: {
     name: 'matmul',
     summary: '[..., M, K] @ [..., K, N] -> [..., M, N]',
+    category: 'matmul',
     arity: [2, 2],
     pure: true,
     inferType: ([a, b]) => {

@@ -7,10 +7,10 @@
 // A B^T split into chunks (GPT-2 medium's wte under a 128 MiB binding limit) is one dispatch
 // per chunk, each computing that chunk's columns.
 
-import { type Dim, dimDivExact, dimEq, dimMul } from '../dims.ts';
+import { type Dim, dimDivExact, dimEq, dimMul, numElements } from '../dims.ts';
 import type { Node } from '../graph.ts';
 import type { DispatchDraft, KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
-import { decompose, elementsOf, type Index, type Value, type View } from '../../../backends/webgpu/values.ts';
+import { decompose, type Index, type Value, type View } from '../../../backends/webgpu/values.ts';
 import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
 import type { matmulOps } from './matmul.ts';
 
@@ -46,7 +46,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const B: Operand = { view: b.view!, batch: b.shape.slice(0, -2), rowStride: b.view!.strides[b.shape.length - 2], colStride: b.view!.strides[b.shape.length - 1] };
   // A's leading dims fold into its rows when B is one matrix and they are one strided run.
   const flatRows = B.batch.length === 0 && oneRun(a.shape.slice(0, -1), a.view!.strides.slice(0, -1));
-  const rows = flatRows ? elementsOf([...batch, M]) : M;
+  const rows = flatRows ? numElements([...batch, M]) : M;
   const offsetsOk = (o: Operand) => div4(o.view.offset) && o.batch.every((_, i) => div4(o.view.strides[i]));
   const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking;
   const bChunks = B.view.buffer.chunking;
@@ -68,7 +68,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
     grid: {
       x: { count: N, per: WORKGROUP * per },
       y: { count: rows, per },
-      ...(flatRows ? {} : { z: { count: elementsOf(batch) } }),
+      ...(flatRows ? {} : { z: { count: numElements(batch) } }),
     },
     main: () => {
       k.line(`let col = ${nBase} + gid.x * ${per}u;`);

@@ -13,6 +13,7 @@ export const normOps = defineOps({
   softmax: {
     name: 'softmax',
     summary: 'exp(x - max) / sum(exp(x - max)) along an axis',
+    category: 'composite',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a: SoftmaxAttrs) => {
@@ -41,6 +42,7 @@ export const normOps = defineOps({
   layer_norm: {
     name: 'layer_norm',
     summary: '(x - mean) / sqrt(var + eps) * weight + bias over the last axis (biased variance)',
+    category: 'composite',
     arity: [3, 3],
     pure: true,
     inferType: ([x, w, b], a: LayerNormAttrs) => {

@@ -3,7 +3,7 @@
 // reductions: barriers are slow on SwiftShader, and the rows here are short.
 
 import { normaliseAxis } from '../reference.ts';
-import { elementsOf } from '../../../backends/webgpu/values.ts';
+import { numElements } from '../dims.ts';
 import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
 import { f32Literal } from '../../../backends/webgpu/wgsl.ts';
 import type { LayerNormAttrs, SoftmaxAttrs, normOps } from './norm.ts';
@@ -18,7 +18,7 @@ export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
       return [k.finish({
         summary: `layer_norm over the last axis of ${k.shape(shape)}`,
         workgroupSize: [WORKGROUP, 1, 1],
-        grid: { linear: { count: elementsOf(rows), per: WORKGROUP } },
+        grid: { linear: { count: numElements(rows), per: WORKGROUP } },
         main: () => {
           const lead = linearThread(k, rows).axes;
           const [ldx, ldw, ldb] = [accessor(k, 'ldx', x), accessor(k, 'ldw', w), accessor(k, 'ldb', b)];
@@ -48,7 +48,7 @@ export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
       return [k.finish({
         summary: `softmax along axis ${axis} of ${k.shape(shape)}`,
         workgroupSize: [WORKGROUP, 1, 1],
-        grid: { linear: { count: elementsOf(lines), per: WORKGROUP } },
+        grid: { linear: { count: numElements(lines), per: WORKGROUP } },
         main: () => {
           const lead = linearThread(k, lines).axes;
           const axesAt = (j: string) => [...lead.slice(0, axis), j, ...lead.slice(axis)];

@@ -11,6 +11,7 @@ function reduce(name: string, summary: string, init: number, step: (acc: number,
   return {
     name,
     summary,
+    category: 'reduction',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a) => {

@@ -1,7 +1,7 @@
 // WGSL lowerings of the reductions: one thread per output element, looping along the axis.
 
 import { normaliseAxis } from '../reference.ts';
-import { elementsOf } from '../../../backends/webgpu/values.ts';
+import { numElements } from '../dims.ts';
 import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
 import type { KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
 import type { ReduceAttrs, reduceOps } from './reduce.ts';
@@ -19,7 +19,7 @@ function reduce(name: string, how: Step): WgslLowering {
       return [k.finish({
         summary: `${name} along axis ${axis} of ${k.shape(x.shape)}`,
         workgroupSize: [WORKGROUP, 1, 1],
-        grid: { linear: { count: elementsOf(shape), per: WORKGROUP } },
+        grid: { linear: { count: numElements(shape), per: WORKGROUP } },
         main: () => {
           const at = linearThread(k, shape);
           const rest = a.keepdims ? at.axes.filter((_, i) => i !== axis) : at.axes;

@@ -12,6 +12,7 @@ export const ropeOps = defineOps({
   rope: {
     name: 'rope',
     summary: '(x[2i], x[2i+1]) -> (x[2i] c - x[2i+1] s, x[2i] s + x[2i+1] c); cos, sin: [..., D/2] broadcast to x',
+    category: 'composite',
     arity: [3, 3],
     pure: true,
     inferType: ([x, c, s]) => {

@@ -16,6 +16,7 @@ export const shapeOps = defineOps({
   reshape: {
     name: 'reshape',
     summary: 'same elements, new shape (C order)',
+    category: 'movement',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a: ReshapeAttrs) => {
@@ -30,6 +31,7 @@ export const shapeOps = defineOps({
   transpose: {
     name: 'transpose',
     summary: 'permute axes: out.shape[i] = x.shape[perm[i]]',
+    category: 'movement',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a: TransposeAttrs) => {
@@ -61,6 +63,7 @@ export const shapeOps = defineOps({
   slice: {
     name: 'slice',
     summary: 'x[..., start:end, ...] along one axis (static bounds)',
+    category: 'movement',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a: SliceAttrs) => {
@@ -86,6 +89,7 @@ export const shapeOps = defineOps({
   concat: {
     name: 'concat',
     summary: 'join tensors along one axis',
+    category: 'movement',
     arity: [1, Infinity],
     pure: true,
     inferType: (xs, a: ConcatAttrs) => {
@@ -120,6 +124,7 @@ export const shapeOps = defineOps({
   broadcast: {
     name: 'broadcast',
     summary: 'expand size-1 (or missing leading) axes to a shape',
+    category: 'movement',
     arity: [1, 1],
     pure: true,
     inferType: ([x], a: BroadcastAttrs) => {
@@ -139,6 +144,7 @@ export const shapeOps = defineOps({
   gather: {
     name: 'gather',
     summary: 'rows of table[V, ...] picked by integer ids: ids.shape + table.shape[1:]',
+    category: 'movement',
     arity: [2, 2],
     pure: true,
     inferType: ([table, ids]) => {

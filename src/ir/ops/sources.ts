@@ -31,6 +31,7 @@ export const sourceOps = defineOps({
   input: {
     name: 'input',
     summary: 'a run-time input of the graph (token ids, positions)',
+    category: 'source',
     arity: [0, 0],
     pure: false,
     inferType: (_, a: InputAttrs) => tensorType(a.dtype, a.shape),
@@ -39,6 +40,7 @@ export const sourceOps = defineOps({
   param: {
     name: 'param',
     summary: 'a learnable parameter, named as in the checkpoint',
+    category: 'source',
     arity: [0, 0],
     pure: false,
     inferType: (_, a: ParamAttrs) => tensorType(a.dtype, a.shape),
@@ -47,6 +49,7 @@ export const sourceOps = defineOps({
   const: {
     name: 'const',
     summary: 'a constant scalar or dense tensor',
+    category: 'source',
     arity: [0, 0],
     pure: true,
     inferType: (_, a: ConstAttrs) => {
@@ -70,6 +73,7 @@ export const sourceOps = defineOps({
   iota: {
     name: 'iota',
     summary: 'i32[n] = 0, 1, ..., n-1',
+    category: 'source',
     arity: [0, 0],
     pure: true,
     inferType: (_, a: IotaAttrs) => {

@@ -70,7 +70,7 @@ describe('plan', () => {
     expect(medium.plan.requirements.maxStorageBufferBindingSize).toBeLessThanOrEqual(128 * 2 ** 20);
     expect(medium.plan.requirements.maxStorageBuffersPerShaderStage).toBeLessThanOrEqual(8);
     expect(medium.plan.kernels.length).toBeLessThanOrEqual(16);
-    // the folded [H, D/2] GP frequencies; cos/sin are computed in the kernels (WEBGPU_PIPELINE)
+    // the folded [H, D/2] GP frequencies; cos/sin are computed in the kernels (no tabulate-positions)
     expect(medium.constants!.byteLength).toBe(16 * 32 * 4);
   });
 });
