@@ -5,7 +5,7 @@
 import type { Graph } from '../ir/graph.ts';
 import type { Precision, RefTensor } from '../ir/reference.ts';
 import { interpret } from './reference/interpreter.ts';
-import type { Decoder } from './decoder.ts';
+import { positions, type Decoder } from './decoder.ts';
 import { RhcError } from '../dsl/diagnostics.ts';
 
 export interface ForwardRequest {
@@ -43,10 +43,6 @@ export async function getDecoder(name: string, graph: Graph, weights: ReadonlyMa
     default:
       throw new RhcError(`unknown backend '${name}' for decoding (available: cpu, onnx, webgpu)`);
   }
-}
-
-export function positions(seq: number, offset = 0): Int32Array {
-  return Int32Array.from({ length: seq }, (_, i) => i + offset);
 }
 
 /** The reference interpreter as a backend (f32 by default; f64 for tight comparisons). */

@@ -7,12 +7,11 @@ import type { Precision, RefTensor } from '../../ir/reference.ts';
 import { runPipeline } from '../../passes/pipeline.ts';
 import { PAST_PREFIX, PRESENT_PREFIX } from '../../passes/kv-cache.ts';
 import { RhcError } from '../../dsl/diagnostics.ts';
-import type { Decoder } from '../decoder.ts';
+import { checkAppend, emptyPastShape, positions, type Decoder } from '../decoder.ts';
 import { interpret } from './interpreter.ts';
-import { positions } from '../backends.ts';
 
 export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>, precision: Precision = 'f32'): Decoder {
-  const cached = runPipeline(graph, ['cse', 'fold-constants', 'cse', 'dce', 'kv-cache']);
+  const cached = runPipeline(graph, { tabulate: false, kvCache: true });
   const params = new Map<string, RefTensor>();
   for (const n of cached.nodes)
     if (n.op === 'param') {
@@ -28,11 +27,7 @@ export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Floa
   let length = 0;
 
   const empty = (): Map<string, RefTensor> =>
-    new Map(pastInputs.map((n) => {
-      // [B, H, P, D] with B = 1 and P = 0
-      const shape = (n.type.shape as unknown[]).map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : 0));
-      return [n.attrs.name as string, { dtype: 'f32' as const, shape, data: new Float32Array(0) }];
-    }));
+    new Map(pastInputs.map((n) => [n.attrs.name as string, { dtype: 'f32' as const, shape: emptyPastShape(n.type.shape), data: new Float32Array(0) }]));
   past = empty();
 
   return {
@@ -41,8 +36,7 @@ export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Floa
     },
     capacity,
     async append(ids) {
-      if (ids.length === 0) throw new RhcError('append needs at least one token');
-      if (length + ids.length > capacity) throw new RhcError(`the sequence would reach ${length + ids.length} tokens; the model holds ${capacity} (n_positions)`);
+      checkAppend(ids, length, capacity);
       const inputs = new Map<string, RefTensor>([
         ['ids', { dtype: 'i32', shape: [1, ids.length], data: Int32Array.from(ids) }],
         ['pos', { dtype: 'i32', shape: [ids.length], data: positions(ids.length, length) }],

@@ -7,14 +7,11 @@ import { RhcError } from '../../dsl/diagnostics.ts';
 import { selectorMismatch } from '../../model/selects.ts';
 import type { SafetensorsFile } from '../../io/safetensors-format.ts';
 import type { GpuContext } from './device.ts';
-import { WebGpuModel } from './model.ts';
+import { WebGpuModel, type WeightSource } from './model.ts';
 import { openSafetensors, readArtifact, type ArtifactFiles, type ArtifactManifest } from './artifact-files.ts';
 
-/** Weights by checkpoint tensor name: in memory, or fetched on demand. */
-export type Weights = ReadonlyMap<string, Float32Array> | ((name: string) => Promise<Float32Array>);
-
 /** Where weights come from: a checkpoint directory (config.json + model.safetensors) or tensors by name. */
-export type CheckpointSource = ArtifactFiles | Weights;
+export type CheckpointSource = ArtifactFiles | WeightSource;
 
 function isFiles(c: CheckpointSource): c is ArtifactFiles {
   return typeof c === 'object' && 'text' in c && 'bytes' in c;
@@ -39,26 +36,19 @@ export function checkCheckpointConfig(manifest: ArtifactManifest, raw: Record<st
   }
 }
 
-/** A getter that hands WebGpuModel each tensor after checking it against the manifest. */
-function checkedWeights(manifest: ArtifactManifest, source: Weights | SafetensorsFile, where: string): (name: string) => Promise<Float32Array> {
+/**
+ * A getter that hands WebGpuModel each tensor of a safetensors file after checking its stored
+ * shape against the manifest (WebGpuModel checks every tensor's length, whatever its source).
+ */
+function fileWeights(manifest: ArtifactManifest, file: SafetensorsFile): (name: string) => Promise<Float32Array> {
   const shapes = new Map(manifest.parameters.map((p) => [p.name, p.shape]));
-  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
   return async (name) => {
     const shape = shapes.get(name);
     if (!shape) throw new RhcError(`internal: the plan asks for tensor '${name}', which the manifest does not list`);
-    let data: Float32Array | undefined;
-    if (source instanceof Map) data = source.get(name);
-    else if (typeof source === 'function') data = await source(name);
-    else {
-      const file = source as SafetensorsFile;
-      if (!file.has(name)) throw new RhcError(`${where}: no tensor named '${name}' (the ${manifest.spec} model needs it)`);
-      const t = file.get(name);
-      if (!sameShape(t.shape, shape)) throw new RhcError(`${where}: tensor '${name}' has shape [${t.shape.join(', ')}], the artifact expects [${shape.join(', ')}]`);
-      data = t.toFloat32();
-    }
-    if (!data) throw new RhcError(`${where}: no weights for tensor '${name}'`);
-    if (data.length !== size(shape)) throw new RhcError(`${where}: tensor '${name}' has ${data.length} values, the artifact expects [${shape.join(', ')}] = ${size(shape)}`);
-    return data;
+    if (!file.has(name)) throw new RhcError(`${file.path}: no tensor named '${name}' (the ${manifest.spec} model needs it)`);
+    const t = file.get(name);
+    if (!sameShape(t.shape, shape)) throw new RhcError(`${file.path}: tensor '${name}' has shape [${t.shape.join(', ')}], the artifact expects [${shape.join(', ')}]`);
+    return t.toFloat32();
   };
 }
 
@@ -83,7 +73,7 @@ export async function loadArtifactModel(
     if (expect.spec !== manifest.spec || differs.length > 0)
       throw new RhcError(`${artifact.location}: the artifact is ${manifest.spec} (${differs.map((k) => `${k}=${manifest.config[k]}`).join(', ') || 'same config'}), but this class was generated for ${expect.spec}${differs.length ? ` with ${differs.map((k) => `${k}=${expect.config[k]}`).join(', ')}` : ''}; use the model.ts generated with it`);
   }
-  let weights: (name: string) => Promise<Float32Array>;
+  let weights: WeightSource;
   if (isFiles(checkpoint)) {
     let raw: unknown;
     try {
@@ -93,10 +83,9 @@ export async function loadArtifactModel(
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RhcError(`${checkpoint.location}config.json: must be a JSON object`);
     checkCheckpointConfig(manifest, raw as Record<string, unknown>, `${checkpoint.location}config.json`);
-    const file = await openSafetensors(checkpoint);
-    weights = checkedWeights(manifest, file, file.path);
+    weights = fileWeights(manifest, await openSafetensors(checkpoint));
   } else {
-    weights = checkedWeights(manifest, checkpoint, 'weights');
+    weights = checkpoint;
   }
   return { model: await WebGpuModel.create(ctx, compiled, weights), manifest };
 }

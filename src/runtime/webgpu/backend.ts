@@ -36,7 +36,13 @@ export function webgpuBackend(): ForwardBackend {
 /** A decoder whose model (and KV cache) is freed with it. */
 export async function webgpuDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>): Promise<Decoder> {
   const model = await WebGpuModel.create(await processDevice(), compileWebGpu(graph, { specName: graph.name }), weights);
-  const inner = model.decoder();
+  let inner: Decoder;
+  try {
+    inner = model.decoder();
+  } catch (e) {
+    model.destroy();
+    throw e;
+  }
   return {
     append: (ids) => inner.append(ids),
     get length() {

@@ -5,7 +5,7 @@
 
 import { RhcError } from '../../dsl/diagnostics.ts';
 import { evalDimText, type PlanIO, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
-import type { Decoder } from '../decoder.ts';
+import { checkAppend, positions, type Decoder } from '../decoder.ts';
 import type { GpuContext } from './device.ts';
 import { PlanProgram, type CacheSet, type ReadRequest, type WeightSource } from './program.ts';
 
@@ -88,9 +88,11 @@ export class WebGpuModel {
   /** Incremental decoding of one sequence, with its own KV cache on the GPU. */
   decoder(): Decoder {
     const d = this.decoding();
-    const caches = this.program.createCaches(1);
     const logits = this.output(d.logitsOutput);
     const vocab = Number(logits.shape[logits.shape.length - 1]);
+    // Allocated now; a device that cannot hold them fails the first append, naming the KV cache.
+    const caches = this.program.createCaches(1);
+    caches.catch(() => undefined); // awaited by append; unhandled if nothing is appended
     let length = 0;
     let disposed = false;
     return {
@@ -100,11 +102,10 @@ export class WebGpuModel {
       },
       append: async (ids) => {
         if (disposed) throw new RhcError('this decoder was disposed');
-        if (ids.length === 0) throw new RhcError('append needs at least one token');
-        if (length + ids.length > d.capacity)
-          throw new RhcError(`the KV cache holds ${d.capacity} positions: ${length} cached + ${ids.length} new do not fit`);
+        checkAppend(ids, length, d.capacity);
         const idsInput = this.plan.inputs.find((x) => x.name === d.idsInput)!;
         if (idsInput.indexes) checkIndexes(idsInput, Int32Array.from(ids)); // all of them, before any piece runs
+        const cacheSet = await caches;
         // Pieces of at most maxSeq tokens (the activations' size); only the last piece's last row is read.
         let row: Float32Array | Int32Array = new Float32Array(0);
         for (let at = 0; at < ids.length; at += this.maxSeq) {
@@ -112,7 +113,7 @@ export class WebGpuModel {
           const dims = new Map([[d.batchSymbol, 1], [d.seqSymbol, piece.length], [d.pastSymbol, length]]);
           const inputs = new Map<string, Int32Array>([[d.idsInput, piece], [d.positionsInput, positions(piece.length, length)]]);
           const reads: ReadRequest[] = at + piece.length < ids.length ? [] : [{ buffer: logits.buffer, dtype: 'f32', start: (piece.length - 1) * vocab, count: vocab }];
-          [row = row] = await this.execute(dims, inputs, caches, reads);
+          [row = row] = await this.execute(dims, inputs, cacheSet, reads);
           length += piece.length;
         }
         return row as Float32Array;
@@ -123,8 +124,10 @@ export class WebGpuModel {
       dispose: () => {
         if (disposed) return;
         disposed = true;
-        this.program.release(caches);
-        caches.destroy();
+        void caches.then((c) => {
+          this.program.release(c);
+          c.destroy();
+        }, () => undefined);
       },
     };
   }
@@ -150,7 +153,7 @@ export class WebGpuModel {
     for (const s of this.plan.symbols) {
       const v = dims.get(s.name) ?? 0;
       if (!Number.isInteger(v) || v < 0) throw new RhcError(`size ${s.name} must be a non-negative integer, got ${v}`);
-      const hint = s.name === this.plan.decoding?.batchSymbol ? ' (compile with a larger maxBatch)' : s.name === this.plan.decoding?.seqSymbol ? ' (compile with a larger maxSeq)' : '';
+      const hint = s.name === this.plan.decoding?.batchSymbol ? ` (compile with a larger maxBatch: rhc compile --target webgpu --max-batch ${v})` : s.name === this.plan.decoding?.seqSymbol ? ' (compile with a larger maxSeq)' : '';
       if (v > s.max) throw new RhcError(`size ${s.name} = ${v} exceeds ${s.max}, the most this plan was compiled for${hint}`);
     }
     const d = this.plan.decoding;
@@ -173,10 +176,6 @@ function checkIndexes(input: PlanIO, data: Int32Array): void {
   const { rows, table } = input.indexes!;
   const bad = data.findIndex((v) => v < 0 || v >= rows);
   if (bad >= 0) throw new RhcError(`input '${input.name}' holds ${data[bad]} at index ${bad}, outside [0, ${rows}) (the rows of ${table})`);
-}
-
-function positions(seq: number, offset: number): Int32Array {
-  return Int32Array.from({ length: seq }, (_, i) => i + offset);
 }
 
 function fullRead(o: PlanIO, dims: ReadonlyMap<string, number>): ReadRequest {

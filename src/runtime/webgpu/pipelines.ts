@@ -1,7 +1,8 @@
-// Compute pipelines (compiled once per WGSL source + entry point) and running dispatches.
-// Compiling is the slow part on SwiftShader (~1-2 s for a big kernel), hence the cache.
+// Compute pipelines, compiled once per WGSL source + entry point and shared by every model on
+// a device (PlanProgram runs them). Compiling is the slow part on SwiftShader (~1-2 s for a big
+// kernel), hence the cache.
 
-import { GpuContext, GpuError, fromGpuError } from './device.ts';
+import { GpuContext, GpuError } from './device.ts';
 
 export interface Kernel {
   /** Used in error messages and labels. */
@@ -55,68 +56,4 @@ async function compile(ctx: GpuContext, name: string, code: string, entryPoint: 
     ctx.throwIfFailed();
     throw new GpuError('compile', `WGSL kernel '${name}' (entry point '${entryPoint}'): pipeline creation failed: ${(e as Error).message.trim()}`);
   }
-}
-
-/** A buffer bound whole, or a byte range of it. */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
-
-export interface Dispatch {
-  pipeline: GPUComputePipeline;
-  /** Bindings of @group(0), in @binding order 0, 1, 2, ... */
-  bindings: readonly Binding[];
-  /** Workgroup counts: x, or [x, y, z]. */
-  workgroups: number | readonly [number, number?, number?];
-  /** For error messages; defaults to the pipeline's label (the kernel name). */
-  label?: string;
-}
-
-/** Records dispatches into one compute pass of `encoder` (WebGPU orders storage writes between dispatches). */
-export function encodeDispatches(ctx: GpuContext, encoder: GPUCommandEncoder, dispatches: readonly Dispatch[]): void {
-  const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const pass = encoder.beginComputePass();
-  for (const d of dispatches) {
-    const label = d.label ?? d.pipeline.label;
-    const [x, y = 1, z = 1] = typeof d.workgroups === 'number' ? [d.workgroups] : d.workgroups;
-    if (Math.max(x, y, z) > maxGroups) {
-      throw new GpuError('limit', `kernel '${label}': ${x}x${y}x${z} workgroups exceed the limit of ${maxGroups} per dimension`);
-    }
-    const bindGroup = ctx.device.createBindGroup({
-      label,
-      layout: d.pipeline.getBindGroupLayout(0),
-      entries: d.bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
-    });
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-  }
-  pass.end();
-}
-
-/** Encodes, submits and waits for the dispatches; throws GpuError on any error they cause. */
-export async function runDispatches(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<void> {
-  ctx.throwIfFailed();
-  const { device } = ctx;
-  const labels = [...new Set(dispatches.map((d) => d.label ?? d.pipeline.label))].join(', ');
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  let thrown: unknown;
-  try {
-    const encoder = device.createCommandEncoder({ label: labels });
-    encodeDispatches(ctx, encoder, dispatches);
-    device.queue.submit([encoder.finish()]);
-  } catch (e) {
-    thrown = e;
-  }
-  const validation = await device.popErrorScope();
-  const oom = await device.popErrorScope();
-  if (thrown) throw thrown;
-  const error = validation ?? oom;
-  if (error) throw fromGpuError(error, `running kernel(s) ${labels}`);
-  await device.queue.onSubmittedWorkDone();
-  ctx.throwIfFailed();
-}
-
-/** One dispatch: see runDispatches. */
-export function runDispatch(ctx: GpuContext, dispatch: Dispatch): Promise<void> {
-  return runDispatches(ctx, [dispatch]);
 }

@@ -3,10 +3,13 @@
 // GPUBuffer per chunk of whole rows.
 
 import { RhcError } from '../../dsl/diagnostics.ts';
-import type { PlanBuffer, WebGpuPlan } from '../../../backends/webgpu/plan.ts';
+import { chunkElements, type PlanBuffer, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, createBuffersChecked, type GpuContext } from './device.ts';
 
-/** Weights by checkpoint tensor name: in memory, or fetched on demand (a browser streams them). */
+/**
+ * Weights by checkpoint tensor name: in memory, or fetched on demand (a browser streams them).
+ * Each is checked here, once, against the shape the plan gives it.
+ */
 export type WeightSource = ReadonlyMap<string, Float32Array> | ((name: string) => Promise<Float32Array>);
 
 /** A decoder's KV caches, in the order of the plan's decoding.caches. */
@@ -45,8 +48,7 @@ async function allocate(ctx: GpuContext, b: PlanBuffer): Promise<ChunkedBuffer> 
     sizes.map((bytes, i) => ({ label: sizes.length > 1 ? `${b.label} [chunk ${i}]` : b.label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage })),
     `${describe(b)}: ${mib(sizes.reduce((x, y) => x + y, 0))} in ${sizes.length} buffer(s) (maxBufferSize ${mib(ctx.limits.maxBufferSize)})`,
   );
-  const chunkElements = b.chunking ? b.chunking.rowsPerChunk * b.chunking.rowElements : Number.MAX_SAFE_INTEGER;
-  return { chunks, chunkElements, destroy: () => chunks.forEach((c) => c.destroy()) };
+  return { chunks, chunkElements: b.chunking ? chunkElements(b.chunking) : Number.MAX_SAFE_INTEGER, destroy: () => chunks.forEach((c) => c.destroy()) };
 }
 
 function upload(ctx: GpuContext, target: ChunkedBuffer, data: Float32Array | Int32Array): void {

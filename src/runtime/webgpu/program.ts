@@ -4,8 +4,8 @@
 // inputs and uniforms, encodes every dispatch into one compute pass, copies only the requested
 // ranges out, and submits once. Nothing here is Node-specific: browsers run the same file.
 
-import { checkPlan, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
-import { BufferUsage, GpuError, MapMode, fromGpuError, type GpuContext } from './device.ts';
+import { checkPlan, chunkElements, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
+import { BufferUsage, GpuError, MapMode, createBuffersChecked, fromGpuError, type GpuContext } from './device.ts';
 import { PipelineCache } from './pipelines.ts';
 import { createPlanBuffers, type CacheSet, type ChunkedBuffer, type WeightSource } from './program-buffers.ts';
 
@@ -62,29 +62,39 @@ export class PlanProgram {
     );
     pipelines.catch(() => undefined); // awaited below; a failure while uploading must not go unhandled
     const buffers = await createPlanBuffers(ctx, plan, artifact.constants, weights);
+    let uniforms: GPUBuffer | undefined;
     try {
-      const uniforms = ctx.device.createBuffer({
+      uniforms = ctx.device.createBuffer({
         label: 'rhc uniforms',
         size: Math.max(plan.dispatches.length * plan.uniformStride, 16),
         usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
       });
       return new PlanProgram(ctx, plan, buffers, await pipelines, uniforms);
     } catch (e) {
+      uniforms?.destroy();
       for (const b of buffers.values()) b.destroy();
       throw e;
     }
   }
 
-  /** KV caches for a decoder of `batch` rows (one buffer per layer and key/value). */
-  createCaches(batch: number): CacheSet {
+  /**
+   * KV caches for a decoder of `batch` rows (one buffer per layer and key/value). A cache larger
+   * than one binding throws at once; the allocation itself is checked on the device, so the
+   * promise rejects with an error naming the KV cache when the device cannot hold it.
+   */
+  createCaches(batch: number): Promise<CacheSet> {
     const caches = this.plan.decoding?.caches ?? [];
-    const buffers = caches.map((c) => {
+    const descriptors = caches.map((c) => {
       const size = Math.max(16, Math.ceil((batch * c.bytesPerBatchRow) / 16) * 16);
       if (size > this.ctx.limits.maxStorageBufferBindingSize)
         throw new GpuError('limit', `the KV cache of layer ${c.layer} (${c.kind}s, ${size} bytes) exceeds maxStorageBufferBindingSize (${this.ctx.limits.maxStorageBufferBindingSize} bytes)`);
-      return this.ctx.device.createBuffer({ label: `KV cache layer ${c.layer} ${c.kind}`, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
+      return { label: `KV cache layer ${c.layer} ${c.kind}`, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST };
     });
-    return { buffers, destroy: () => buffers.forEach((b) => b.destroy()) };
+    const bytes = descriptors.reduce((n, d) => n + d.size, 0);
+    const layers = new Set(caches.map((c) => c.layer)).size;
+    return createBuffersChecked(this.ctx, descriptors, `the KV cache for ${batch} sequence(s) (keys and values of ${layers} layer(s) in ${descriptors.length} buffers, ${bytes} bytes)`).then(
+      (buffers) => ({ buffers, destroy: () => buffers.forEach((b) => b.destroy()) }),
+    );
   }
 
   /** Forgets the bind groups of a cache set about to be destroyed. */
@@ -222,5 +232,5 @@ function checkLimits(ctx: GpuContext, plan: WebGpuPlan): void {
 }
 
 function bindingBytes(b: PlanBuffer): number {
-  return b.chunking ? b.chunking.rowsPerChunk * b.chunking.rowElements * 4 : b.bytes;
+  return b.chunking ? chunkElements(b.chunking) * 4 : b.bytes;
 }

@@ -25,6 +25,12 @@ describe('onnx decoder', () => {
         const ref = full.subarray(t * 61, (t + 1) * 61);
         expect(relativeError(logits, ref)).toBeLessThan(1e-4);
       });
+      expect(dec.length).toBe(ids.length);
+      await expect(dec.append([])).rejects.toThrow(/at least one token/);
+      await expect(dec.append(Array(11).fill(1))).rejects.toThrow(/holds 16 positions \(n_positions\): 6 cached \+ 11 new do not fit/);
+      // after a reset the past starts empty again
+      dec.reset();
+      expect(relativeError(await dec.append(ids.slice(0, 2)), full.subarray(61, 2 * 61))).toBeLessThan(1e-4);
       dec.dispose();
     });
   }

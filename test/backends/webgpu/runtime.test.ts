@@ -107,6 +107,7 @@ describe('WebGpuModel', () => {
     const err = await model.run({ x: { data: new Float32Array(2), shape: [2] } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpuError);
     expect((err as GpuError).kind).toBe('device-lost');
+    expect((await ctx.device.lost).reason).toBe('destroyed');
   });
 });
 

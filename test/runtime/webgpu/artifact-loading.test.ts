@@ -68,7 +68,7 @@ describe('loading on the GPU', () => {
   it('names a tensor of the wrong shape', async () => {
     const weights = new Map(initModel(spec('gp-norm'), { overrides: overrides(DIMS) }).weights);
     weights.set('transformer.wte.weight', new Float32Array(7));
-    await expect(loadArtifactModel(ctx, nodeFiles(artifactDir), weights)).rejects.toThrow(/tensor 'transformer\.wte\.weight' has 7 values, the artifact expects \[40, 16\] = 640/);
+    await expect(loadArtifactModel(ctx, nodeFiles(artifactDir), weights)).rejects.toThrow(/tensor 'transformer\.wte\.weight' has 7 values, the model expects \[40, 16\] = 640/);
   });
 
   it('runs a checkpoint that fits, matching the reference interpreter', async () => {

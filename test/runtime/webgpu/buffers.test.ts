@@ -1,16 +1,17 @@
-// Chunked GPU tensors on a real adapter (SwiftShader in CI); a missing adapter fails these tests.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GpuContext, GpuError, acquireDevice } from '../../../src/runtime/webgpu/device.ts';
-import { GpuTensor, createUniformBuffer, planChunks } from '../../../src/runtime/webgpu/buffers.ts';
-import { PipelineCache, runDispatch } from '../../../src/runtime/webgpu/pipelines.ts';
+// Chunked GPU tensors: how a tensor is split (planChunks), and on a real adapter (SwiftShader in
+// CI; a missing adapter fails these tests) weights split by the compiler's binding limit,
+// uploaded, read by kernels and read back through the runtime that runs every model
+// (PlanProgram / WebGpuModel over program-buffers.ts).
+import { describe, expect, it } from 'vitest';
+import { compileWebGpu, type WebGpuArtifact } from '../../../backends/webgpu/index.ts';
+import type { PlanBuffer } from '../../../backends/webgpu/plan.ts';
+import { GpuError } from '../../../src/runtime/webgpu/device.ts';
+import { planChunks } from '../../../src/runtime/webgpu/buffers.ts';
+import { WebGpuModel } from '../../../src/runtime/webgpu/model.ts';
+import { PlanProgram } from '../../../src/runtime/webgpu/program.ts';
+import { buildGraph, gpu, N, useDevice } from '../../backends/webgpu/helpers.ts';
 
-let ctx: GpuContext;
-let cache: PipelineCache;
-beforeAll(async () => {
-  ctx = await acquireDevice();
-  cache = new PipelineCache(ctx);
-});
-afterAll(() => ctx?.destroy());
+useDevice();
 
 const MiB = 2 ** 20;
 
@@ -25,50 +26,6 @@ function pattern(n: number, seed = 1): Float32Array {
   return out;
 }
 
-/** Embedding lookup out[t, :] = table[ids[t], :] over a table split into `chunks` bindings. */
-function gatherKernel(chunks: number) {
-  const decls = Array.from({ length: chunks }, (_, c) => `@group(0) @binding(${c + 3}) var<storage, read> table${c}: array<f32>;`);
-  const reads = Array.from({ length: chunks }, (_, c) => `if (chunk == ${c}u) { v = table${c}[at]; }`);
-  return {
-    name: `gather_${chunks}_chunks`,
-    code: /* wgsl */ `
-struct Params { rows_per_chunk: u32, dim: u32, tokens: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> ids: array<u32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${decls.join('\n')}
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= p.tokens * p.dim) { return; }
-  let id = ids[i / p.dim];
-  let chunk = id / p.rows_per_chunk;
-  let at = (id % p.rows_per_chunk) * p.dim + i % p.dim;
-  var v = 0.0;
-  ${reads.join('\n  ')}
-  out[i] = v;
-}`,
-  };
-}
-
-async function gather(table: GpuTensor, ids: number[]): Promise<Float32Array> {
-  const dim = table.shape[1];
-  const idTensor = await GpuTensor.fromData(ctx, 'ids', [ids.length], Uint32Array.from(ids), { dtype: 'u32' });
-  const out = await GpuTensor.create(ctx, 'out', [ids.length, dim]);
-  const params = createUniformBuffer(ctx, 'gather params', new Uint32Array([table.rowsPerChunk, dim, ids.length]));
-  await runDispatch(ctx, {
-    pipeline: await cache.get(gatherKernel(table.chunks.length)),
-    bindings: [params, idTensor.chunks[0].buffer, out.chunks[0].buffer, ...table.chunks.map((c) => c.buffer)],
-    workgroups: Math.ceil((ids.length * dim) / 64),
-  });
-  const result = await out.readback();
-  idTensor.destroy();
-  out.destroy();
-  params.destroy();
-  return result;
-}
-
 /** Index of the first element whose bits differ, or -1 (toEqual is far too slow for 51M elements). */
 function firstMismatch(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
@@ -81,6 +38,25 @@ function gatherJs(table: Float32Array, dim: number, ids: number[]): Float32Array
   const out = new Float32Array(ids.length * dim);
   ids.forEach((id, t) => out.set(table.subarray(id * dim, (id + 1) * dim), t * dim));
   return out;
+}
+
+/** rows = gather(param `name` [rows, dim], ids [N]), compiled with `maxBindingBytes` (default: the 128 MiB default). */
+function gatherArtifact(name: string, rows: number, dim: number, maxBindingBytes?: number): { artifact: WebGpuArtifact; table: PlanBuffer } {
+  const g = buildGraph(['N'], (b, input) => {
+    const table = b.add('param', [], { name, dtype: 'f32', shape: [rows, dim], init: { kind: 'zeros' } });
+    return { rows: b.add('gather', [table, input('ids', 'i32', [N])]) };
+  });
+  const artifact = compileWebGpu(g, { specName: 'test', decoding: false, passes: [], bounds: { N: 16 }, maxBindingBytes });
+  return { artifact, table: artifact.plan.buffers.find((b) => b.checkpoint === name)! };
+}
+
+/** Rows per chunk of a chunked plan buffer, as the runtime allocates them. */
+const chunkRows = (b: PlanBuffer) => Array.from({ length: b.chunking!.chunks }, (_, i) => Math.min(b.chunking!.rowsPerChunk, b.chunking!.rows - i * b.chunking!.rowsPerChunk));
+
+/** The gathered rows of `ids`, through WebGpuModel.run. */
+async function gather(model: WebGpuModel, ids: number[]): Promise<Float32Array> {
+  const out = await model.run({ ids: { data: Int32Array.from(ids), shape: [ids.length] } });
+  return out.get('rows') as Float32Array;
 }
 
 describe('planChunks', () => {
@@ -105,59 +81,104 @@ describe('planChunks', () => {
   });
 });
 
-describe('GpuTensor', () => {
-  it('round-trips a split tensor exactly', async () => {
+describe('chunked weights on the device', () => {
+  it('round-trips a split weight exactly (uploaded per chunk, read back across chunks)', async () => {
     const data = pattern(50 * 12);
-    const t = await GpuTensor.fromData(ctx, 'split', [50, 12], data, { maxChunkBytes: 1000 });
+    const { artifact, table } = gatherArtifact('split', 50, 12, 1000);
     // 48-byte rows: 20 fit in 1000 bytes, 16 is the largest count whose boundaries are 256-aligned.
-    expect(t.chunks.map((c) => c.rowCount)).toEqual([16, 16, 16, 2]);
-    expect(await t.readback()).toEqual(data);
-    t.destroy();
+    expect(chunkRows(table)).toEqual([16, 16, 16, 2]);
+    const program = await PlanProgram.create(gpu.ctx, artifact, new Map([['split', data]]));
+    try {
+      const [whole, straddling] = await program.run({
+        dims: new Map([['N', 1]]),
+        inputs: new Map([['ids', new Int32Array(1)]]),
+        reads: [
+          { buffer: table.id, dtype: 'f32', start: 0, count: data.length },
+          { buffer: table.id, dtype: 'f32', start: 16 * 12 - 5, count: 16 * 12 + 10 }, // parts of three chunks
+        ],
+      });
+      expect(whole).toEqual(data);
+      expect(straddling).toEqual(data.slice(16 * 12 - 5, 2 * 16 * 12 + 5));
+    } finally {
+      program.destroy();
+    }
   });
 
   it('gathers embedding rows from a table split into 3 chunks, like plain JS', async () => {
     const [rows, dim] = [40, 8];
     const data = pattern(rows * dim, 7);
-    const table = await GpuTensor.fromData(ctx, 'wte', [rows, dim], data, { maxChunkBytes: 512 });
-    expect(table.chunks.length).toBe(3);
-    expect(table.rowsPerChunk).toBe(16);
-    expect(table.locateRow(33)).toEqual({ chunk: 2, row: 1 });
-    const ids = [0, 15, 16, 31, 32, 39, 7, 20, 35, 16, 0];
-    expect(await gather(table, ids)).toEqual(gatherJs(data, dim, ids));
-    table.destroy();
+    const { artifact, table } = gatherArtifact('wte', rows, dim, 512);
+    expect(table.chunking).toEqual({ rows, rowElements: dim, rowsPerChunk: 16, chunks: 3 });
+    const model = await WebGpuModel.create(gpu.ctx, artifact, new Map([['wte', data]]));
+    try {
+      const ids = [0, 15, 16, 31, 32, 39, 7, 20, 35, 16, 0];
+      expect(await gather(model, ids)).toEqual(gatherJs(data, dim, ids));
+    } finally {
+      model.destroy();
+    }
   });
 
-  it('stores and gathers from a GPT-2 medium sized embedding (206 MB) with a 128 MiB limit', async () => {
+  it('stores and gathers from a GPT-2 medium sized embedding (206 MB) with the default 128 MiB limit', async () => {
     const [rows, dim] = [50257, 1024];
     const data = pattern(rows * dim, 3);
-    const wte = await GpuTensor.fromData(ctx, 'wte', [rows, dim], data, { maxChunkBytes: 128 * MiB });
-    expect(wte.chunks.length).toBe(2);
-    const ids = [0, 1, wte.rowsPerChunk - 1, wte.rowsPerChunk, 50256, 15496];
-    expect(await gather(wte, ids)).toEqual(gatherJs(data, dim, ids));
-    expect(firstMismatch(await wte.readback(), data)).toBe(-1);
-    wte.destroy();
+    const { artifact, table } = gatherArtifact('wte', rows, dim);
+    expect(table.chunking!.chunks).toBe(2);
+    expect(artifact.plan.requirements.maxStorageBufferBindingSize).toBeLessThanOrEqual(128 * MiB);
+    const program = await PlanProgram.create(gpu.ctx, artifact, new Map([['wte', data]]));
+    try {
+      const perChunk = table.chunking!.rowsPerChunk;
+      const ids = [0, 1, perChunk - 1, perChunk, 50256, 15496];
+      const out = artifact.plan.outputs.find((o) => o.name === 'rows')!;
+      const [gathered, whole] = await program.run({
+        dims: new Map([['N', ids.length]]),
+        inputs: new Map([['ids', Int32Array.from(ids)]]),
+        reads: [
+          { buffer: out.buffer, dtype: 'f32', start: 0, count: ids.length * dim },
+          { buffer: table.id, dtype: 'f32', start: 0, count: data.length },
+        ],
+      });
+      expect(gathered).toEqual(gatherJs(data, dim, ids));
+      expect(firstMismatch(whole as Float32Array, data)).toBe(-1);
+    } finally {
+      program.destroy();
+    }
   });
 
-  it('gives a clear error for a tensor that cannot be split under the limit', async () => {
-    const err = await GpuTensor.create(ctx, 'blocks.0.mlp', [4, 300], { maxChunkBytes: 1000 }).catch((e: unknown) => e);
+  it('gives a clear error for a tensor that cannot be split under the limit', () => {
+    const g = buildGraph([], (b) => ({ y: b.add('exp', [b.add('param', [], { name: 'blocks.0.mlp', dtype: 'f32', shape: [4, 300], init: { kind: 'zeros' } })]) }));
+    let err: unknown;
+    try {
+      compileWebGpu(g, { specName: 'test', decoding: false, passes: [], maxBindingBytes: 1000 });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(GpuError);
     expect((err as GpuError).kind).toBe('limit');
     expect((err as GpuError).message).toMatch(/'blocks\.0\.mlp'.*4800 bytes.*1200 bytes.*1000 bytes/);
   });
 
   it('reports a failed allocation with the tensor name and size', async () => {
-    // MAP_READ may only be combined with COPY_DST: the device refuses these buffers.
-    const err = await GpuTensor.create(ctx, 'bad_usage', [3, 5], { usage: 0x1 }).catch((e: unknown) => e);
+    const g = buildGraph([], (b) => ({ y: b.add('exp', [b.add('param', [], { name: 'too_big', dtype: 'f32', shape: [3, 5], init: { kind: 'zeros' } })]) }));
+    const artifact = compileWebGpu(g, { specName: 'test', decoding: false, passes: [] });
+    // A plan (here: edited) whose buffer exceeds maxBufferSize: the device refuses to allocate it.
+    const plan = structuredClone(artifact.plan);
+    const bytes = Math.ceil((gpu.ctx.limits.maxBufferSize + 1) / 16) * 16;
+    plan.buffers.find((b) => b.checkpoint === 'too_big')!.bytes = bytes;
+    const err = await WebGpuModel.create(gpu.ctx, { ...artifact, plan }, new Map([['too_big', new Float32Array(15)]])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpuError);
     expect((err as GpuError).kind).toBe('validation');
-    expect((err as GpuError).message).toMatch(/could not allocate tensor 'bad_usage' \[3, 5\] of 60 bytes/);
-    expect(() => ctx.throwIfFailed()).not.toThrow(); // caught by the error scope, not left uncaptured
+    expect((err as GpuError).message).toContain(`could not allocate tensor 'too_big' [3, 5]: ${(bytes / MiB).toFixed(1)} MiB in 1 buffer(s)`);
+    expect(() => gpu.ctx.throwIfFailed()).not.toThrow(); // caught by the error scope, not left uncaptured
   });
 
-  it('rejects uploads of the wrong type or length', async () => {
-    const t = await GpuTensor.create(ctx, 'small', [2, 2]);
-    expect(() => t.upload(new Float32Array(3))).toThrow(/'small'.*4 elements.*3/);
-    expect(() => t.upload(new Int32Array(4) as unknown as Float32Array)).toThrow(/Float32Array/);
-    t.destroy();
+  it('rejects inputs of the wrong type or length before writing them', async () => {
+    const g = buildGraph([], (b, input) => ({ y: b.add('exp', [input('small', 'f32', [2, 2])]) }));
+    const model = await WebGpuModel.create(gpu.ctx, compileWebGpu(g, { specName: 'test', decoding: false, passes: [] }), new Map());
+    try {
+      await expect(model.run({ small: { data: new Float32Array(3), shape: [2, 2] } })).rejects.toThrow(/'small' needs 4 values.*got 3/);
+      await expect(model.run({ small: { data: new Int32Array(4), shape: [2, 2] } })).rejects.toThrow(/Float32Array/);
+    } finally {
+      model.destroy();
+    }
   });
 });
