@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx } from 'onnx-proto';
 import type { Graph } from '../../src/ir/graph.ts';
-import { PIPELINE, runPipeline } from '../../src/passes/pipeline.ts';
+import { runPipeline } from '../../src/passes/pipeline.ts';
 import { DEFAULT_OPSET, renderModel } from './render.ts';
 import { EXTERNAL_DATA_THRESHOLD, externalise, initializerBytes, writeExternalData } from './external-data.ts';
 import { openSession, runLogits } from './runner.ts';
+import { writingFiles } from '../../src/io/files.ts';
 
 export { DEFAULT_OPSET, renderModel } from './render.ts';
 export { openSession, runLogits, runSession, idsTensor, floatTensor } from './runner.ts';
@@ -42,9 +43,9 @@ const POSITIONS_NOTE =
   'positions are computed in the graph as past_sequence .. past_sequence+sequence-1 (0-based); ' +
   'there is no attention_mask or position_ids input, so every row of a batch must hold real tokens (no padding)';
 
-/** The IR the export renders: the standard pipeline, plus the KV cache when asked. */
+/** The IR the export renders: the standard pipeline (tables included), plus the KV cache when asked. */
 export function prepareForOnnx(graph: Graph, withPast = false): Graph {
-  return runPipeline(graph, withPast ? [...PIPELINE, 'kv-cache'] : PIPELINE);
+  return runPipeline(graph, { tabulate: true, kvCache: withPast });
 }
 
 export function onnxMetadata(specName: string, hfConfig: Record<string, unknown>, withPast: boolean): Record<string, string> {
@@ -81,7 +82,7 @@ export async function exportOnnx(graph: Graph, weights: ReadonlyMap<string, Floa
     metadata: onnxMetadata(opts.specName, opts.hfConfig, withPast),
     producerVersion: RHC_VERSION,
   });
-  return writeModel(model, opts.outPath, opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD);
+  return writingFiles(opts.outPath, () => writeModel(model, opts.outPath, opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD));
 }
 
 /** Logits [batch, seq, vocab] of `ids` [batch, seq] with onnxruntime-node on the CPU. */

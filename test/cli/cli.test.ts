@@ -63,6 +63,26 @@ describe('rhc CLI', () => {
     expect(r.stderr).toBe('error: cannot read spec/nope.rh: no such file\nerror: cannot read spec: it is a directory\n');
   });
 
+  it('refuses options of the other target and unknown backends before doing any work', () => {
+    const seed = rhc(['compile', 'spec/gp.rh', '--target', 'webgpu', '--seed', '3']);
+    expect(seed.status).toBe(2);
+    expect(seed.stderr).toBe('error: --seed is an option of --target onnx\n');
+    const batch = rhc(['compile', 'spec/gp.rh', '--target', 'onnx', '--max-batch', '2']);
+    expect(batch.stderr).toBe('error: --max-batch is an option of --target webgpu\n');
+    const backend = rhc(['generate', 'no/such/dir', '--prompt', 'hi', '--backend', 'cuda']);
+    expect(backend.status).toBe(2);
+    expect(backend.stderr).toBe("error: --backend: unknown value 'cuda' (one of: cpu, onnx, webgpu)\n");
+  });
+
+  it('says what it could not write, as a user error', () => {
+    const onnx = rhc(['compile', 'spec/gp.rh', '--target', 'onnx', '--set', 'n_layer=1', '--set', 'n_embd=16', '--set', 'n_head=2', '-o', 'README.md/x.onnx']);
+    expect(onnx.status).toBe(1);
+    expect(onnx.stderr).toBe('error: cannot write README.md/x.onnx: a file is in the way\n');
+    const webgpu = rhc(['compile', 'spec/gp.rh', '--target', 'webgpu', '--set', 'n_layer=1', '--set', 'n_embd=16', '--set', 'n_head=2', '-o', 'README.md/x']);
+    expect(webgpu.status).toBe(1);
+    expect(webgpu.stderr).toBe('error: cannot write the artifact to README.md/x: a part of the path is a file, not a directory\n');
+  });
+
   it('names the missing checkpoint directory', () => {
     const r = rhc(['forward', 'no/such/dir', '--ids', '1,2', '--out', 'x.npy']);
     expect(r.status).toBe(1);
