@@ -3,8 +3,8 @@
 // when that backend is asked for.
 
 import type { Graph } from '../ir/graph.ts';
-import type { Precision, RefTensor } from '../ir/reference.ts';
-import { interpret } from './reference/interpreter.ts';
+import type { Precision } from '../ir/reference.ts';
+import { interpret, paramTensors } from './reference/interpreter.ts';
 import { positions, type Decoder } from './decoder.ts';
 import { RhcError } from '../dsl/diagnostics.ts';
 
@@ -41,7 +41,7 @@ export async function getDecoder(name: string, graph: Graph, weights: ReadonlyMa
       return webgpuDecoder(graph, weights);
     }
     default:
-      throw new RhcError(`unknown backend '${name}' for decoding (available: cpu, onnx, webgpu)`);
+      throw new RhcError(`unknown backend '${name}' for decoding (available: ${BACKEND_NAMES.join(', ')})`);
   }
 }
 
@@ -50,12 +50,7 @@ export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
   return {
     name: 'cpu',
     async forward(req) {
-      const params = new Map<string, RefTensor>();
-      for (const n of req.graph.nodes) {
-        const name = n.attrs.name as string;
-        const data = n.op === 'param' ? req.weights.get(name) : undefined;
-        if (data) params.set(name, { dtype: 'f32', shape: n.type.shape as number[], data });
-      }
+      const params = paramTensors(req.graph, req.weights);
       const inputs = new Map([
         ['ids', { dtype: 'i32' as const, shape: [req.batch, req.seq], data: req.ids }],
         ['pos', { dtype: 'i32' as const, shape: [req.seq], data: positions(req.seq, req.positionOffset) }],
@@ -69,7 +64,14 @@ export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
 /** rhc's fast CPU path: the graph exported to ONNX and run by onnxruntime-node. */
 async function onnxBackend(): Promise<ForwardBackend> {
   const { runOnnx } = await import('../../backends/onnx/index.ts');
-  return { name: 'onnx', forward: (req) => runOnnx(req.graph, req.weights, req.ids, req.batch, req.seq) };
+  return {
+    name: 'onnx',
+    forward: (req) => {
+      // The full-sequence export computes positions 0..S-1 itself; a continuation needs --with-past.
+      if (req.positionOffset) throw new RhcError('the onnx forward backend starts at position 0; continue a sequence with its decoder (generate --backend onnx)');
+      return runOnnx(req.graph, req.weights, req.ids, req.batch, req.seq);
+    },
+  };
 }
 
 export const BACKEND_NAMES = ['cpu', 'onnx', 'webgpu'] as const;

@@ -14,7 +14,7 @@ import { readNpy } from '../../src/io/npy.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { initModel } from '../../src/model/model.ts';
 import type { ConfigOverride } from '../../src/dsl/config.ts';
-import { interpret } from '../../src/runtime/reference/interpreter.ts';
+import { interpret, paramTensors } from '../../src/runtime/reference/interpreter.ts';
 import { cpuBackend } from '../../src/runtime/backends.ts';
 import { gpt2ForwardF64, relMaxDiff, type ModelConfigF64, type VariantF64 } from '../helpers/gpt2-f64.ts';
 
@@ -149,15 +149,6 @@ describe('rhc init-weights + rhc forward (CLI) match the f64 oracle', () => {
 // LayerNorm weights/biases are made non-trivial, and the config is moved off its defaults
 // (layer_norm_epsilon 1e-3 while the frequency norm must keep 1e-5, base_frequency 500).
 
-function paramTensors(graph: ReturnType<typeof initModel>['graph'], weights: ReadonlyMap<string, Float32Array>) {
-  return new Map(
-    [...weights].map(([name, data]) => {
-      const node = graph.nodes.find((n) => n.op === 'param' && n.attrs.name === name);
-      if (!node) throw new Error(`no param node ${name}`);
-      return [name, { dtype: 'f32' as const, shape: node.type.shape as number[], data }];
-    }),
-  );
-}
 
 /** Deterministic, non-trivial values for the parameters GPT-2 initialises to constants. */
 function perturb(weights: Map<string, Float32Array>): void {

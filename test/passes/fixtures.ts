@@ -7,7 +7,7 @@ import { compileModel } from '../../src/dsl/compile.ts';
 import { renderDiagnostic } from '../../src/dsl/diagnostics.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import type { RefTensor } from '../../src/ir/reference.ts';
-import { interpret } from '../../src/runtime/reference/interpreter.ts';
+import { interpret, paramTensors } from '../../src/runtime/reference/interpreter.ts';
 import { Rng } from '../../src/io/rng.ts';
 
 export const SPECS = ['gpt2-abs', 'rope', 'gp', 'gp-norm', 'lr', 'lr-norm'] as const;
@@ -48,13 +48,6 @@ export function randomIds(count: number, vocab: number, seed = 3): Int32Array {
 
 function tensor(dtype: 'f32' | 'i32', shape: number[], data: Float32Array | Float64Array | Int32Array): RefTensor {
   return { dtype, shape, data };
-}
-
-export function paramTensors(g: Graph, weights: ReadonlyMap<string, Float32Array>): Map<string, RefTensor> {
-  const params = new Map<string, RefTensor>();
-  for (const n of g.nodes)
-    if (n.op === 'param') params.set(n.attrs.name as string, tensor('f32', n.type.shape as number[], weights.get(n.attrs.name as string)!));
-  return params;
 }
 
 /** All outputs of `g` for ids [batch, seq] at positions start .. start+seq-1, in f64. */

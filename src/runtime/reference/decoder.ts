@@ -6,20 +6,12 @@ import type { Graph } from '../../ir/graph.ts';
 import type { Precision, RefTensor } from '../../ir/reference.ts';
 import { runPipeline } from '../../passes/pipeline.ts';
 import { PAST_PREFIX, PRESENT_PREFIX } from '../../passes/kv-cache.ts';
-import { RhcError } from '../../dsl/diagnostics.ts';
 import { checkAppend, emptyPastShape, positions, type Decoder } from '../decoder.ts';
-import { interpret } from './interpreter.ts';
+import { interpret, paramTensors } from './interpreter.ts';
 
 export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>, precision: Precision = 'f32'): Decoder {
   const cached = runPipeline(graph, { tabulate: false, kvCache: true });
-  const params = new Map<string, RefTensor>();
-  for (const n of cached.nodes)
-    if (n.op === 'param') {
-      const name = n.attrs.name as string;
-      const data = weights.get(name);
-      if (!data) throw new RhcError(`missing parameter '${name}'`);
-      params.set(name, { dtype: 'f32', shape: n.type.shape as number[], data });
-    }
+  const params = paramTensors(cached, weights);
   const pastInputs = cached.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`));
   const capacity = graph.config.n_positions as number;
   const vocab = graph.config.vocab_size as number;

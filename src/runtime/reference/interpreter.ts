@@ -41,6 +41,19 @@ function bindDims(g: Graph, inputs: ReadonlyMap<string, RefTensor>): Map<string,
   return dims;
 }
 
+/** The parameters of `g` as host tensors, shaped as the graph declares them; a missing weight is an error. */
+export function paramTensors(g: Graph, weights: ReadonlyMap<string, Float32Array>): Map<string, RefTensor> {
+  const params = new Map<string, RefTensor>();
+  for (const n of g.nodes) {
+    if (n.op !== 'param') continue;
+    const name = n.attrs.name as string;
+    const data = weights.get(name);
+    if (!data) throw new RhcError(`missing parameter '${name}'`);
+    params.set(name, { dtype: 'f32', shape: n.type.shape as number[], data });
+  }
+  return params;
+}
+
 export function interpret(g: Graph, opts: RunOptions): Map<string, RefTensor> {
   const dims = bindDims(g, opts.inputs);
   const env: EvalEnv = {
