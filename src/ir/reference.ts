@@ -65,32 +65,40 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
 }
 
 /**
- * For each flat index of `outShape`, the flat index into a tensor of `inShape` broadcast to it.
- * Precomputed once per op so the inner loops stay simple.
+ * For each flat index of `outShape` (C order), the flat source index `sum(index[ax] * strides[ax])`.
+ * Broadcasting (stride 0) and transposition (permuted strides) are both this walk.
  */
-export function broadcastIndex(inShape: readonly number[], outShape: readonly number[]): Int32Array {
+export function stridedIndex(outShape: readonly number[], strides: readonly number[]): Int32Array {
   const n = size(outShape);
   const idx = new Int32Array(n);
   const rank = outShape.length;
-  const inStrides = stridesOf(inShape);
-  const offset = rank - inShape.length;
-  const eff = outShape.map((_, i) => {
-    const j = i - offset;
-    return j < 0 || inShape[j] === 1 ? 0 : inStrides[j];
-  });
   const counter = new Array<number>(rank).fill(0);
   let pos = 0;
   for (let k = 0; k < n; k++) {
     idx[k] = pos;
     for (let ax = rank - 1; ax >= 0; ax--) {
       counter[ax]++;
-      pos += eff[ax];
+      pos += strides[ax];
       if (counter[ax] < outShape[ax]) break;
-      pos -= eff[ax] * counter[ax];
+      pos -= strides[ax] * counter[ax];
       counter[ax] = 0;
     }
   }
   return idx;
+}
+
+/**
+ * For each flat index of `outShape`, the flat index into a tensor of `inShape` broadcast to it.
+ * Precomputed once per op so the inner loops stay simple.
+ */
+export function broadcastIndex(inShape: readonly number[], outShape: readonly number[]): Int32Array {
+  const inStrides = stridesOf(inShape);
+  const offset = outShape.length - inShape.length;
+  const strides = outShape.map((_, i) => {
+    const j = i - offset;
+    return j < 0 || inShape[j] === 1 ? 0 : inStrides[j];
+  });
+  return stridedIndex(outShape, strides);
 }
 
 export function normaliseAxis(axis: number, rank: number): number {

@@ -3,7 +3,7 @@
 import { defineOps } from '../registry.ts';
 import { type Dim, dimAdd, dimEq, dimEval, dimToString, numElements, shapeToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
-import { alloc, broadcastIndex, normaliseAxis, size, stridesOf } from '../reference.ts';
+import { alloc, broadcastIndex, normaliseAxis, size, stridesOf, stridedIndex } from '../reference.ts';
 import { checkAxis } from './common.ts';
 
 export interface ReshapeAttrs { shape: readonly Dim[] }
@@ -44,19 +44,8 @@ export const shapeOps = defineOps({
       const shape = a.perm.map((p) => x.shape[p]);
       const out = alloc(x.dtype, shape, env);
       const inStrides = stridesOf(x.shape);
-      const permStrides = a.perm.map((p) => inStrides[p]);
-      const counter = new Array<number>(shape.length).fill(0);
-      let pos = 0;
-      for (let i = 0; i < out.data.length; i++) {
-        out.data[i] = x.data[pos];
-        for (let ax = shape.length - 1; ax >= 0; ax--) {
-          counter[ax]++;
-          pos += permStrides[ax];
-          if (counter[ax] < shape[ax]) break;
-          pos -= permStrides[ax] * counter[ax];
-          counter[ax] = 0;
-        }
-      }
+      const source = stridedIndex(shape, a.perm.map((p) => inStrides[p]));
+      for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[source[i]];
       return out;
     },
   },
