@@ -80,16 +80,40 @@ export function decodeIncremental(ids: readonly number[], n: number = ids.length
   return completeText(idsToBytes(ids.slice(0, n))).slice(before.length);
 }
 
-/** Streaming decoder: push tokens one at a time, get back only complete characters. */
+/** How many bytes at the end of `bytes` start a UTF-8 character that is not complete yet (0..3). */
+export function incompleteTail(bytes: Uint8Array): number {
+  // Look back over at most 3 continuation bytes (10xxxxxx) to the lead byte of the last character.
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const b = bytes[bytes.length - back];
+    if ((b & 0xc0) === 0x80) continue;
+    const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Streaming decoder: push tokens one at a time, get back only complete characters. Bytes of a
+ * character split across tokens are held until it completes; a character the stream ends inside
+ * is never printed (there is nothing to show for it), so no U+FFFD appears for a cut character.
+ * Bytes that can never form a character (a stray continuation byte) still decode as U+FFFD.
+ */
 export class TokenStreamDecoder {
-  private decoder = new TextDecoder('utf-8');
+  private pending = new Uint8Array(0);
 
   push(id: number): string {
-    return this.decoder.decode(tokenBytes(id), { stream: true });
+    const bytes = tokenBytes(id);
+    const all = new Uint8Array(this.pending.length + bytes.length);
+    all.set(this.pending);
+    all.set(bytes, this.pending.length);
+    const keep = incompleteTail(all);
+    this.pending = all.slice(all.length - keep);
+    return new TextDecoder('utf-8').decode(all.subarray(0, all.length - keep));
   }
 
-  /** Ends the stream; a dangling partial character comes out as U+FFFD. */
+  /** Ends the stream, dropping a character it ended inside; returns the text still to print (none). */
   flush(): string {
-    return this.decoder.decode();
+    this.pending = new Uint8Array(0);
+    return '';
   }
 }

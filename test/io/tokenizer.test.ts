@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RhcError } from '../../src/dsl/diagnostics.ts';
-import { decode, decodeIncremental, encode, EOT_TOKEN, TokenStreamDecoder } from '../../src/io/tokenizer.ts';
+import { decode, decodeIncremental, encode, EOT_TOKEN, incompleteTail, TokenStreamDecoder } from '../../src/io/tokenizer.ts';
 
 describe('GPT-2 tokenizer', () => {
   it('encodes the reference sentence to the known GPT-2 ids', () => {
@@ -54,9 +54,28 @@ describe('GPT-2 tokenizer', () => {
       out += piece;
     }
     expect(out + d.flush()).toBe(text);
+    // A stream that ends inside a character (max-new-tokens reached) prints nothing for it.
     const cut = new TokenStreamDecoder();
     expect(cut.push(10545)).toBe(' ');
-    expect(cut.flush()).toBe('\uFFFD');
+    expect(cut.flush()).toBe('');
+  });
+
+  it('TokenStreamDecoder holds a character split over three tokens, and replaces only bytes that can never complete', () => {
+    // 日 is E6 97 A5, which GPT-2's BPE splits over several tokens.
+    const ids = encode('日');
+    expect(ids.length).toBeGreaterThan(1);
+    const d = new TokenStreamDecoder();
+    const parts = ids.map((id) => d.push(id));
+    expect(parts.slice(0, -1).every((p) => p === '')).toBe(true);
+    expect(parts.at(-1)).toBe('日');
+    // A lead byte followed by plain ASCII is invalid UTF-8: U+FFFD then the ASCII, as HF's decode gives.
+    const bad = new TokenStreamDecoder();
+    expect(bad.push(ids[0])).toBe('');
+    expect(bad.push(encode('a')[0])).toBe('\uFFFDa');
+    expect(incompleteTail(Uint8Array.from([0x61, 0xf0, 0x9f, 0x99]))).toBe(3);
+    expect(incompleteTail(Uint8Array.from([0xf0, 0x9f, 0x99, 0x82]))).toBe(0);
+    expect(incompleteTail(Uint8Array.from([0xc3]))).toBe(1);
+    expect(incompleteTail(Uint8Array.from([0x80, 0x80]))).toBe(0);
   });
 
   it('rejects ids outside the vocabulary with an RhcError', () => {
