@@ -8,7 +8,7 @@ import { registerInitWeights } from './commands/init-weights.ts';
 import { registerForward } from './commands/forward.ts';
 import { registerCompile } from './commands/compile.ts';
 import { registerGenerate } from './commands/generate.ts';
-import { reportError } from './errors.ts';
+import { EXIT, EXIT_STATUS_HELP, reportError } from './errors.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -17,6 +17,7 @@ export function buildProgram(): Command {
     .description('rhc compiles Rotating-Head GPT-2 models written in the .rh language')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride();
   registerCheck(program);
   registerIr(program);
@@ -33,8 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    // commander already printed its message (or the help text) for these
-    if (e instanceof CommanderError) return e.exitCode;
+    // commander already printed its message (or the help text) for these; its errors are usage errors
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
     return reportError(e);
   }
 }

@@ -14,7 +14,10 @@ export function collectSet(value: string, previous: ConfigOverride[] = []): Conf
 export function parseIntOption(name: string) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value)) throw new UsageError(`${name} expects an integer, got '${value}'`);
-    return Number(value);
+    // Checked here, before any output: a seed of 2^64 must not fail after the prompt has streamed.
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${name}: ${value} is too large (at most ${Number.MAX_SAFE_INTEGER} in magnitude)`);
+    return n;
   };
 }
 

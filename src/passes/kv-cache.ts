@@ -9,6 +9,7 @@
 import type { Graph, GraphOutput } from '../ir/graph.ts';
 import { sym } from '../ir/dims.ts';
 import { Rewriter } from './rewrite.ts';
+import { RhcError } from '../dsl/diagnostics.ts';
 
 export const PAST_PREFIX = 'past_key_values';
 export const PRESENT_PREFIX = 'present';
@@ -17,7 +18,7 @@ const PAST_SYMBOL = 'P';
 
 export function addKvCache(g: Graph): Graph {
   if (g.nodes.some((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`)))
-    throw new Error('kv-cache: the graph already has past_key_values inputs');
+    throw new RhcError('kv-cache: the graph already has past_key_values inputs (the pass runs once)');
   let P = PAST_SYMBOL;
   while (g.symbols.includes(P)) P += "'";
   const rw = new Rewriter(g);

@@ -15,13 +15,16 @@ export function registerIr(program: Command): void {
     .description('print the IR a spec lowers to (one typed node per line), before or after optimisation passes')
     .argument('<file>', 'a .rh file declaring a model')
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
-    .option('--after <pass>', `print the IR after this stage of the pipeline (${PIPELINE.join(', ')}; 'all' for the end)`)
-    .option('--passes <list>', `run these passes in order instead (comma-separated: ${PASSES.map((p) => p.name).join(', ')})`)
+    .option('--after <pass>', `print the IR after this stage of the standard pipeline (${PIPELINE.join(', ')}; 'all' for the end)`)
+    .option('--passes <list>', `run these passes in order instead of the pipeline, printing the result (comma-separated: ${PASSES.map((p) => p.name).join(', ')}); not with --after`)
     .option('--json', 'print the JSON serialisation instead of text')
     .action((file: string, opts: IrOptions) => {
+      if (opts.after !== undefined && opts.passes !== undefined)
+        throw new UsageError('give --after (a stage of the standard pipeline) or --passes (your own list), not both');
       const names = opts.passes !== undefined ? opts.passes.split(',').map((s) => s.trim()).filter(Boolean) : PIPELINE;
       const unknown = names.find((n) => !PASSES.some((p) => p.name === n));
       if (unknown) throw new UsageError(`unknown pass '${unknown}' (passes: ${PASSES.map((p) => p.name).join(', ')})`);
+      if (names.filter((n) => n === 'kv-cache').length > 1) throw new UsageError('--passes: kv-cache adds the cache inputs once; list it once');
       let graph = lowerSpec(file, opts.set);
       if (opts.after !== undefined || opts.passes !== undefined) {
         const stages = pipelineStages(graph, names);
