@@ -42,13 +42,13 @@ export function externalise(model: onnx.IModelProto, location: string): External
   return chunks;
 }
 
-/** Writes the chunks at their offsets; returns the file's size. */
-export function writeExternalData(file: string, chunks: readonly ExternalChunk[]): number {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (const c of chunks) fs.writeSync(fd, c.data, 0, c.data.byteLength, c.offset);
-  } finally {
-    fs.closeSync(fd);
+/** Writes the chunks at their offsets to an open file; returns the file's size. */
+export function writeExternalData(fd: number, chunks: readonly ExternalChunk[]): number {
+  let size = 0;
+  for (const c of chunks) {
+    let done = 0;
+    while (done < c.data.byteLength) done += fs.writeSync(fd, c.data, done, c.data.byteLength - done, c.offset + done);
+    size = Math.max(size, c.offset + c.data.byteLength);
   }
-  return fs.statSync(file).size;
+  return size;
 }

@@ -12,7 +12,8 @@ import { runPipeline } from '../../src/passes/pipeline.ts';
 import { DEFAULT_OPSET, renderModel } from './render.ts';
 import { EXTERNAL_DATA_THRESHOLD, externalise, initializerBytes, writeExternalData } from './external-data.ts';
 import { openSession, runLogits } from './runner.ts';
-import { writingFiles } from '../../src/io/files.ts';
+import { openRegularFile, stageFile, withOutputLock, writingFiles, type StagedFile } from '../../src/io/files.ts';
+import { RhcError } from '../../src/dsl/diagnostics.ts';
 
 export { DEFAULT_OPSET, renderModel } from './render.ts';
 export { openSession, runLogits, runSession, idsTensor, floatTensor } from './runner.ts';
@@ -26,6 +27,8 @@ export interface ExportOptions {
   /** the Hugging Face config.json the model corresponds to (metadata) */
   hfConfig: Record<string, unknown>;
   outPath: string;
+  /** replace an existing file at outPath even when rhc did not write it */
+  force?: boolean;
   /** initializer bytes above which external data is used; tests lower it */
   externalDataThreshold?: number;
 }
@@ -62,27 +65,84 @@ function encode(model: onnx.IModelProto): Uint8Array {
   return onnxProto.onnx.ModelProto.encode(model).finish();
 }
 
-/** Writes `model` to `outPath`, moving initializers to `<outPath>.data` when they exceed the threshold. */
-function writeModel(model: onnx.IModelProto, outPath: string, threshold: number): ExportResult {
-  fs.mkdirSync(path.dirname(path.resolve(outPath)), { recursive: true });
+/**
+ * True when `file` is an ONNX model rhc wrote: protobuf field 1 (ir_version, a varint) then field 2
+ * (producer_name) = "rhc", as renderModel orders them. Only such a file is replaced without --force.
+ */
+export function isRhcOnnxFile(file: string): boolean {
+  let head: Buffer;
+  try {
+    const { fd } = openRegularFile(file);
+    try {
+      head = Buffer.alloc(16);
+      head = head.subarray(0, fs.readSync(fd, head, 0, 16, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  let i = 0;
+  if (head[i++] !== 0x08) return false;
+  while (i < head.length && head[i] & 0x80) i++;
+  i++;
+  return head.subarray(i, i + 5).equals(Buffer.from([0x12, 0x03, 0x72, 0x68, 0x63]));
+}
+
+/** Refuses to replace an .onnx (or its .data side file) that rhc did not write, unless forced. */
+function checkReplaceable(outPath: string, force: boolean): void {
+  if (force) return;
   const dataFile = `${outPath}.data`;
-  let bytes = 0;
-  const externalData = initializerBytes(model) > threshold;
-  if (externalData) bytes += writeExternalData(dataFile, externalise(model, path.basename(dataFile)));
-  else fs.rmSync(dataFile, { force: true }); // a stale side file from an earlier export would mislead
-  const proto = encode(model);
-  fs.writeFileSync(outPath, proto);
-  return { bytes: bytes + proto.byteLength, externalData };
+  const ours = isRhcOnnxFile(outPath);
+  if (fs.existsSync(outPath) && !ours)
+    throw new RhcError(`${outPath} exists and is not an ONNX model rhc wrote; refusing to replace it (use --force to overwrite)`);
+  if (fs.existsSync(dataFile) && !ours)
+    throw new RhcError(`${dataFile} exists beside no ONNX model of rhc's; refusing to replace it (use --force to overwrite)`);
+}
+
+/**
+ * Writes `model` to `outPath`, moving initializers to `<outPath>.data` when they exceed the
+ * threshold. Both files are written in full under temporary names first; then the old model is
+ * removed before the new data file takes its place, so no moment pairs an old .onnx with new data.
+ */
+function writeModel(model: onnx.IModelProto, outPath: string, threshold: number): ExportResult {
+  writingFiles(outPath, () => fs.mkdirSync(path.dirname(path.resolve(outPath)), { recursive: true }));
+  const dataFile = `${outPath}.data`;
+  const staged: StagedFile[] = [];
+  try {
+    let bytes = 0;
+    const externalData = initializerBytes(model) > threshold;
+    if (externalData) {
+      const chunks = externalise(model, path.basename(dataFile));
+      staged.push(stageFile(dataFile, (fd) => (bytes += writeExternalData(fd, chunks))));
+    }
+    const proto = encode(model);
+    staged.push(stageFile(outPath, proto));
+    writingFiles(outPath, () => {
+      if (externalData) fs.rmSync(outPath, { force: true });
+      for (const f of staged.splice(0)) f.commit();
+      // A stale side file from an earlier export would mislead whoever reads the folder.
+      if (!externalData) fs.rmSync(dataFile, { force: true });
+    });
+    return { bytes: bytes + proto.byteLength, externalData };
+  } finally {
+    for (const f of staged) f.abort();
+  }
 }
 
 export async function exportOnnx(graph: Graph, weights: ReadonlyMap<string, Float32Array>, opts: ExportOptions): Promise<ExportResult> {
   const withPast = opts.withPast ?? false;
-  const model = renderModel(prepareForOnnx(graph, withPast), weights, {
-    opset: opts.opset ?? DEFAULT_OPSET,
-    metadata: onnxMetadata(opts.specName, opts.hfConfig, withPast),
-    producerVersion: RHC_VERSION,
+  // Refused before rendering: a big model takes seconds to render only to be thrown away.
+  checkReplaceable(opts.outPath, opts.force ?? false);
+  return withOutputLock(opts.outPath, () => {
+    checkReplaceable(opts.outPath, opts.force ?? false);
+    const model = renderModel(prepareForOnnx(graph, withPast), weights, {
+      opset: opts.opset ?? DEFAULT_OPSET,
+      metadata: onnxMetadata(opts.specName, opts.hfConfig, withPast),
+      producerVersion: RHC_VERSION,
+    });
+    return writeModel(model, opts.outPath, opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD);
   });
-  return writingFiles(opts.outPath, () => writeModel(model, opts.outPath, opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD));
 }
 
 /** Logits [batch, seq, vocab] of `ids` [batch, seq] with onnxruntime-node on the CPU. */
