@@ -252,6 +252,7 @@ function acquireLock(target: string): string {
  */
 export function withOutputLock<T>(target: string, fn: () => T): T {
   const lock = acquireLock(target);
+  removeStaleSiblings(target);
   const release = () => fs.rmSync(lock, { force: true });
   let result: T;
   try {
@@ -288,23 +289,43 @@ function removeStaleSiblings(target: string): void {
  */
 export async function replaceDirAtomic<T>(target: string, build: (tmpDir: string) => T | Promise<T>, what = target): Promise<T> {
   return withOutputLock(target, async () => {
-    removeStaleSiblings(target);
     const tmp = siblingName(target, 'new');
     const old = siblingName(target, 'old');
     try {
       writingFiles(what, () => fs.mkdirSync(tmp));
       const result = await build(tmp);
-      writingFiles(what, () => {
-        const exists = fs.existsSync(target);
-        if (exists) fs.renameSync(target, old);
-        try {
-          fs.renameSync(tmp, target);
-        } catch (e) {
-          if (exists) fs.renameSync(old, target);
-          throw e;
-        }
-      });
-      fs.rmSync(old, { recursive: true, force: true });
+      swapInDir(target, tmp, old, what);
+      return result;
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Renames the built `tmp` over `target` (the old one moved to `old` first, and removed after). */
+function swapInDir(target: string, tmp: string, old: string, what: string): void {
+  writingFiles(what, () => {
+    const exists = fs.existsSync(target);
+    if (exists) fs.renameSync(target, old);
+    try {
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      if (exists) fs.renameSync(old, target);
+      throw e;
+    }
+  });
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+/** replaceDirAtomic for a `build` that waits on nothing (a checkpoint: its callers stay synchronous). */
+export function replaceDirAtomicSync<T>(target: string, build: (tmpDir: string) => T, what = target): T {
+  return withOutputLock(target, () => {
+    const tmp = siblingName(target, 'new');
+    const old = siblingName(target, 'old');
+    try {
+      writingFiles(what, () => fs.mkdirSync(tmp));
+      const result = build(tmp);
+      swapInDir(target, tmp, old, what);
       return result;
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
