@@ -51,7 +51,8 @@ export interface DimDecl extends Node {
   names: Identifier[];
 }
 
-export type ScalarTypeName = 'int' | 'float' | 'bool';
+/** `str` holds a compile-time string, such as Hugging Face's activation_function; `match` selects on it. */
+export type ScalarTypeName = 'int' | 'float' | 'bool' | 'str';
 
 /** `fn name[N, M](x: f32[..., N], w: f32[N, M]) -> f32[..., M] { ... }` */
 export interface FnDecl extends Node {
@@ -183,7 +184,8 @@ export type Expr =
   | CallExpr
   | MemberExpr
   | ListExpr
-  | TableExpr;
+  | TableExpr
+  | MatchExpr;
 
 /** `1024`, `1e-5`, `10000.0`; `isFloat` is true when written with `.` or an exponent. */
 export interface NumberLit extends Node {
@@ -257,5 +259,21 @@ export interface ListExpr extends Node {
 export interface TableExpr extends Node {
   kind: 'table';
   indices: { name: Identifier; extent: Expr }[];
+  body: Expr;
+}
+
+/**
+ * `match activation_function { "gelu" => gelu(x), "relu" | "relu6" => relu(x) }` — chooses an
+ * arm by a compile-time string while the model is elaborated; every arm is checked, one is lowered.
+ */
+export interface MatchExpr extends Node {
+  kind: 'match';
+  subject: Expr;
+  arms: MatchArm[];
+}
+
+export interface MatchArm extends Node {
+  /** the strings this arm stands for, as written (without quotes) */
+  patterns: StringLit[];
   body: Expr;
 }

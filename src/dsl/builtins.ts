@@ -4,7 +4,8 @@
 import type { SourceLocation } from './diagnostics.ts';
 import { type Dim, dimToString } from '../ir/dims.ts';
 import type { Elaborator } from './elaborate.ts';
-import { asTensor } from './expressions.ts';
+import { erf } from '../ir/ops/erf.ts';
+import { asTensor, positiveDim } from './expressions.ts';
 import type { ArgValue } from './functions.ts';
 import { describe, POISON, type Value } from './values.ts';
 
@@ -20,12 +21,17 @@ interface Builtin {
   run: Handler;
 }
 
-const unary = (op: 'exp' | 'log' | 'sqrt' | 'tanh' | 'sin' | 'cos' | 'abs', f: (x: number) => number): Builtin => ({
+const unary = (op: 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sin' | 'cos' | 'abs', f: (x: number) => number): Builtin => ({
   args: ['tensorOrNumber'],
   run: (el, [x], loc) => {
     const v = x as Value;
     // Compile-time numbers fold here, so `sqrt(2.0 / 3.14159)` stays a constant.
-    if (v.kind === 'float' || v.kind === 'dim') return { kind: 'float', value: f(v.kind === 'float' ? v.value : (v.dim as number)) };
+    if (v.kind === 'float' || v.kind === 'dim') {
+      const arg = v.kind === 'float' ? v.value : (v.dim as number);
+      const value = f(arg);
+      // `log(0.0)`, `sqrt(-1.0)`, `exp(1000.0)`: an infinity or NaN constant is an error here, not a surprise later.
+      return Number.isFinite(value) ? { kind: 'float', value } : el.error(loc, `${op}(${arg}) is ${value}, not a finite number`);
+    }
     return el.op(op, [asFloat(el, v as Tensor, loc)], {}, loc);
   },
 });
@@ -33,6 +39,21 @@ const unary = (op: 'exp' | 'log' | 'sqrt' | 'tanh' | 'sin' | 'cos' | 'abs', f: (
 function asFloat(el: Elaborator, t: Tensor, loc: SourceLocation): Value {
   return asTensor(el, t, 'f32', loc);
 }
+
+/** Elementwise `max`/`min` of two tensors or numbers, broadcast, with arithmetic's dtype rule (any float makes f32). */
+const extremum = (op: 'max' | 'min', f: (a: number, b: number) => number): Builtin => ({
+  args: ['tensorOrNumber', 'tensorOrNumber'],
+  run: (el, [a, b], loc) => {
+    const [va, vb] = [a as Value, b as Value];
+    const isFloat = (v: Value) => v.kind === 'float' || (v.kind === 'tensor' && v.type.dtype === 'f32');
+    if (va.kind !== 'tensor' && vb.kind !== 'tensor') {
+      const [x, y] = [va, vb].map((v) => (v.kind === 'float' ? v.value : v.kind === 'dim' ? (v.dim as number) : NaN));
+      return isFloat(va) || isFloat(vb) ? { kind: 'float', value: f(x, y) } : { kind: 'dim', dim: f(x, y) };
+    }
+    const dtype = isFloat(va) || isFloat(vb) ? 'f32' : 'i32';
+    return el.op(op, [asTensor(el, va, dtype, loc), asTensor(el, vb, dtype, loc)], {}, loc);
+  },
+});
 
 const reduce = (op: 'sum' | 'mean' | 'max_reduce'): Builtin => ({
   args: ['tensor', 'int'],
@@ -44,12 +65,15 @@ export const BUILTIN_TABLE: Record<string, Builtin> = {
   log: unary('log', Math.log),
   sqrt: unary('sqrt', Math.sqrt),
   tanh: unary('tanh', Math.tanh),
+  erf: unary('erf', erf),
   sin: unary('sin', Math.sin),
   cos: unary('cos', Math.cos),
   abs: unary('abs', Math.abs),
   sum: reduce('sum'),
   mean: reduce('mean'),
   max: reduce('max_reduce'),
+  maximum: extremum('max', Math.max),
+  minimum: extremum('min', Math.min),
   softmax: { args: ['tensor', 'int'], run: (el, [x, axis], loc) => el.op('softmax', [x as Tensor], { axis: axis as number }, loc) },
   layer_norm: {
     args: ['tensor', 'tensor', 'tensor', 'number'],
@@ -133,9 +157,11 @@ function check(el: Elaborator, name: string, i: number, kind: Kind, a: ArgValue)
     case 'ints': {
       if (v.kind !== 'list') return bad('a list such as [B, S, 64]');
       const out: Dim[] = [];
-      for (const item of v.items) {
+      for (const [j, item] of v.items.entries()) {
         if (item.kind !== 'dim' || (kind === 'ints' && typeof item.dim !== 'number'))
           return bad(kind === 'ints' ? 'a list of integers' : 'a list of sizes');
+        // A shape's sizes must be positive (reported at the item: `[B, S, n_head, D]` with n_head -4).
+        if (kind === 'dims' && !positiveDim(el, item.dim, a.expr?.kind === 'list' ? a.expr.items[j] : { loc: a.loc })) return undefined;
         out.push(item.dim);
       }
       return out;

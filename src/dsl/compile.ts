@@ -1,5 +1,6 @@
 // The front end's entry points: load a .rh file with its imports, check it, and lower a model
-// to IR. Diagnostics are returned, never thrown; the CLI renders them.
+// to IR. Diagnostics are returned, never thrown; the CLI renders them. Each unit of work runs
+// under `Elaborator.guard`, so even a stack overflow is a diagnostic, not an internal error.
 
 import type { ModelDecl } from './ast.ts';
 import type { Diagnostic, SourceMap } from './diagnostics.ts';
@@ -8,6 +9,7 @@ import { loadProgram, type Program } from './loader.ts';
 import { Elaborator } from './elaborate.ts';
 import type { ConfigOverride } from './config.ts';
 import { instantiate } from './modules.ts';
+import { MAX_DIAGNOSTICS } from './limits.ts';
 
 export interface FrontEndResult {
   diagnostics: Diagnostic[];
@@ -26,7 +28,7 @@ function models(p: Program): ModelDecl[] {
 export function compileModel(file: string, opts: { overrides?: readonly ConfigOverride[]; model?: string } = {}): CompileResult {
   const program = loadProgram(file);
   const out: CompileResult = { diagnostics: [...program.diagnostics], sources: program.sources };
-  if (out.diagnostics.length) return out;
+  if (out.diagnostics.length) return capped(out);
   const all = models(program);
   const chosen = opts.model ? all.find((m) => m.name.name === opts.model) : all[0];
   if (!chosen) {
@@ -38,9 +40,16 @@ export function compileModel(file: string, opts: { overrides?: readonly ConfigOv
     return out;
   }
   const el = new Elaborator(program.files, { overrides: opts.overrides });
-  const graph = el.failed ? undefined : el.elaborateModel(chosen);
-  out.diagnostics.push(...el.diagnostics);
+  const graph = el.failed ? undefined : el.guard(chosen.loc, () => el.elaborateModel(chosen));
+  for (const d of el.diagnostics) out.diagnostics.push(d);
   if (graph && !el.failed) out.graph = graph;
+  return capped(out);
+}
+
+/** At most MAX_DIAGNOSTICS, the rest counted: a spec with 40,000 wrong lines gets a readable answer. */
+function capped<T extends FrontEndResult>(out: T): T {
+  const more = out.diagnostics.length - MAX_DIAGNOSTICS;
+  if (more > 0) out.diagnostics.splice(MAX_DIAGNOSTICS, more, { severity: 'error', message: `${more} more errors not shown` });
   return out;
 }
 
@@ -52,7 +61,7 @@ export function compileModel(file: string, opts: { overrides?: readonly ConfigOv
 export function checkFile(file: string, opts: { overrides?: readonly ConfigOverride[] } = {}): FrontEndResult {
   const program = loadProgram(file);
   const out: FrontEndResult = { diagnostics: [...program.diagnostics], sources: program.sources };
-  if (out.diagnostics.length) return out;
+  if (out.diagnostics.length) return capped(out);
   const seen = new Set<string>();
   const report = (ds: readonly Diagnostic[]) => {
     for (const d of ds) {
@@ -65,17 +74,18 @@ export function checkFile(file: string, opts: { overrides?: readonly ConfigOverr
   // Each model gets its own elaborator: a graph per model, with diagnostics merged.
   for (const m of models(program)) {
     const el = new Elaborator(program.files, { overrides: opts.overrides });
-    el.elaborateModel(m);
+    el.guard(m.loc, () => el.elaborateModel(m));
     report(el.diagnostics);
   }
   for (const d of program.root.decls) {
-    if (d.kind === 'fn') generic.callWithInputs(d, undefined, d.loc, true);
-    if (d.kind === 'module' && d.params.length === 0) {
-      const inst = instantiate(generic, d, [], '', d.loc);
-      const fwd = inst?.members.lookupOwn('forward');
-      if (inst && fwd?.kind === 'fn') generic.callWithInputs(fwd.decl, inst, d.loc, true);
-    }
+    if (d.kind === 'fn') generic.guard(d.loc, () => generic.callWithInputs(d, undefined, d.loc, true));
+    if (d.kind === 'module' && d.params.length === 0)
+      generic.guard(d.loc, () => {
+        const inst = instantiate(generic, d, [], '', d.loc);
+        const fwd = inst?.members.lookupOwn('forward');
+        if (inst && fwd?.kind === 'fn') generic.callWithInputs(fwd.decl, inst, d.loc, true);
+      });
   }
   report(generic.diagnostics);
-  return out;
+  return capped(out);
 }

@@ -47,9 +47,28 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceMap): string {
   const { file, line, column, length } = d.loc;
   const head = `${file}:${line}:${column}: ${d.severity}: ${d.message}`;
   const text = sources.get(file);
-  const srcLine = text?.split(/\r?\n/)[line - 1];
-  if (srcLine === undefined) return head;
+  const fullLine = text === undefined ? undefined : sourceLine(text, line);
+  if (fullLine === undefined) return head;
+  // A long line (a generated or hostile spec) is quoted around the column only.
+  const from = fullLine.length > MAX_QUOTE ? Math.max(0, Math.min(column - 1 - MAX_QUOTE / 2, fullLine.length - MAX_QUOTE)) : 0;
+  const lead = from > 0 ? '...' : '';
+  const srcLine = lead + fullLine.slice(from, from + MAX_QUOTE) + (from + MAX_QUOTE < fullLine.length ? '...' : '');
+  const col = column - from + lead.length;
   const gutter = `${String(line).padStart(4)} | `;
-  const caretPad = ' '.repeat(gutter.length - 2) + '| ' + srcLine.slice(0, column - 1).replace(/[^\t]/g, ' ');
-  return `${head}\n${gutter}${srcLine}\n${caretPad}${'^'.repeat(Math.max(1, Math.min(length, srcLine.length - column + 1)))}`;
+  const caretPad = ' '.repeat(gutter.length - 2) + '| ' + srcLine.slice(0, col - 1).replace(/[^\t]/g, ' ');
+  return `${head}\n${gutter}${srcLine}\n${caretPad}${'^'.repeat(Math.max(1, Math.min(length, srcLine.length - col + 1)))}`;
+}
+
+const MAX_QUOTE = 160;
+
+/** Line `line` (1-based) of `text`, found without splitting all of it. */
+function sourceLine(text: string, line: number): string | undefined {
+  let start = 0;
+  for (let i = 1; i < line; i++) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) return undefined;
+    start = nl + 1;
+  }
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, '');
 }

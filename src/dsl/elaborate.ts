@@ -3,19 +3,20 @@
 // its path) and inlining every call, checking each dimension and dtype as the IR is built.
 // Errors become diagnostics at the offending text; a poisoned value silences follow-on errors.
 
-import type { Arg, CallExpr, FnDecl, MemberExpr, ModelDecl, SourceFile, TopDecl } from './ast.ts';
+import type { Arg, CallExpr, FnDecl, MemberExpr, ModelDecl, ScalarTypeName, SourceFile, TopDecl } from './ast.ts';
 import type { Diagnostic, SourceLocation } from './diagnostics.ts';
 import { type Dim, dimSymbols, sym } from '../ir/dims.ts';
 import { type Attrs, type Graph, GraphBuilder } from '../ir/graph.ts';
 import type { OpName } from '../ir/registry.ts';
 import { OpTypeError } from '../ir/types.ts';
-import { evalExpr } from './expressions.ts';
+import { evalExpr, positiveDim } from './expressions.ts';
 import { BUILTINS, callBuiltin } from './builtins.ts';
 import { callFunction, type ArgValue } from './functions.ts';
 import { resolveConfig, type ConfigOverride } from './config.ts';
 import { instantiate } from './modules.ts';
 import { describe, type Instance, POISON, Scope, type Value } from './values.ts';
 import { closestName } from './suggest.ts';
+import { Budget, isStackOverflow } from './budget.ts';
 
 export interface ElaborateOptions {
   overrides?: readonly ConfigOverride[];
@@ -26,13 +27,30 @@ export class Elaborator {
   private readonly seen = new Set<string>();
   readonly globals = new Scope();
   readonly b = new GraphBuilder();
-  readonly config: Record<string, number | boolean> = {};
+  // Config names come from specs: a plain object would drop `__proto__` (it sets the prototype).
+  readonly config: Record<string, number | boolean | string> = Object.create(null);
   readonly symbols: string[] = [];
-  /** call depth, to stop runaway recursion with a message instead of a stack overflow */
-  depth = 0;
+  /** calls and instantiations in progress and the work done: recursion and runaway size become diagnostics */
+  readonly budget = new Budget((loc, message) => void this.error(loc, message));
 
   constructor(readonly files: readonly SourceFile[], opts: ElaborateOptions = {}) {
-    this.declareGlobals(opts.overrides ?? []);
+    this.guard(undefined, () => this.declareGlobals(opts.overrides ?? []));
+  }
+
+  /**
+   * Runs one unit of elaboration (the globals, a model, a function checked on its own). The
+   * limits keep every real spec far from the end of the stack; should one still reach it, that
+   * becomes a diagnostic at the innermost call or instantiation in progress (else at `loc`).
+   */
+  guard<T>(loc: SourceLocation | undefined, body: () => T): T | undefined {
+    try {
+      return body();
+    } catch (e) {
+      if (!isStackOverflow(e)) throw e;
+      this.error(this.budget.overflowAt ?? loc, 'spec too deeply nested: the compiler ran out of stack here (calls, modules and expressions nested too deep; split them up)');
+      this.budget.reset();
+      return undefined;
+    }
   }
 
   // ------------------------------------------------------------------ diagnostics
@@ -55,6 +73,7 @@ export class Elaborator {
 
   /** Adds an IR node; a type-rule failure becomes a diagnostic at `loc`. */
   op(op: OpName, inputs: readonly Value[], attrs: Attrs, loc: SourceLocation, hint?: string): Value {
+    if (!this.budget.step(loc)) return POISON;
     const ids: number[] = [];
     for (const v of inputs) {
       if (v.kind === 'poison') return POISON;
@@ -129,7 +148,7 @@ export class Elaborator {
         if (d.kind === 'config') configNames.add(d.name.name);
         const v = this.declValue(d, overrides);
         this.define(d.name.name, v, d.name.loc);
-        if (d.kind === 'config' && v.kind !== 'poison') this.config[d.name.name] = v.kind === 'dim' ? (v.dim as number) : (v as { value: number | boolean }).value;
+        if (d.kind === 'config' && v.kind !== 'poison') this.config[d.name.name] = v.kind === 'dim' ? (v.dim as number) : (v as { value: number | boolean | string }).value;
       }
     for (const o of overrides)
       if (o.strict && !configNames.has(o.name)) {
@@ -198,7 +217,13 @@ export class Elaborator {
     for (const p of fn.params) {
       if (p.type.kind !== 'tensorType') {
         if (!generic) return void this.error(p.loc, `a model's forward takes tensors; '${p.name.name}' is ${p.type.name}`);
-        const placeholder: Value = p.type.name === 'int' ? { kind: 'dim', dim: sym(p.name.name) } : p.type.name === 'float' ? { kind: 'float', value: 1 } : { kind: 'bool', value: true };
+        const placeholders: Record<typeof p.type.name, Value> = {
+          int: { kind: 'dim', dim: sym(p.name.name) },
+          float: { kind: 'float', value: 1 },
+          bool: { kind: 'bool', value: true },
+          str: { kind: 'string', value: '', source: { kind: 'placeholder' } },
+        };
+        const placeholder = placeholders[p.type.name];
         args.push({ loc: p.loc, value: placeholder });
         continue;
       }
@@ -211,6 +236,7 @@ export class Elaborator {
         }
         const v = evalExpr(this, d, scope);
         if (v.kind !== 'dim') return void (v.kind === 'poison' || this.error(d.loc, `expected a size, got ${describe(v)}`));
+        if (!positiveDim(this, v.dim, d)) return undefined;
         shape.push(v.dim);
       }
       for (const s of shape.flatMap(dimSymbols)) if (!this.symbols.includes(s)) this.symbols.push(s);
@@ -222,9 +248,10 @@ export class Elaborator {
   }
 }
 
-export function fitsScalarType(t: 'int' | 'float' | 'bool', v: Value): boolean {
+export function fitsScalarType(t: ScalarTypeName, v: Value): boolean {
   if (t === 'int') return v.kind === 'dim' && typeof v.dim === 'number';
   if (t === 'float') return v.kind === 'float' || (v.kind === 'dim' && typeof v.dim === 'number');
+  if (t === 'str') return v.kind === 'string';
   return v.kind === 'bool';
 }
 

@@ -3,10 +3,11 @@
 
 import type { BinaryExpr, Expr, TableExpr } from './ast.ts';
 import type { SourceLocation } from './diagnostics.ts';
-import { type Dim, dimAdd, dimDivExact, dimMul, dimSub, dimToString } from '../ir/dims.ts';
+import { type Dim, dimAdd, dimDivExact, dimIsSafe, dimMul, dimSub, dimToString } from '../ir/dims.ts';
 import type { DType } from '../ir/types.ts';
 import type { Elaborator } from './elaborate.ts';
 import { describe, POISON, type Scope, type Value } from './values.ts';
+import { evalMatch } from './match.ts';
 
 export function evalExpr(el: Elaborator, e: Expr, scope: Scope): Value {
   switch (e.kind) {
@@ -36,6 +37,8 @@ export function evalExpr(el: Elaborator, e: Expr, scope: Scope): Value {
       return { kind: 'list', items: e.items.map((i) => evalExpr(el, i, scope)) };
     case 'table':
       return table(el, e, scope);
+    case 'match':
+      return evalMatch(el, e, scope);
   }
 }
 
@@ -78,30 +81,37 @@ export function asTensor(el: Elaborator, v: Value, dtype: DType, loc: SourceLoca
 
 function scalarArith(el: Elaborator, e: BinaryExpr, a: Extract<Value, { kind: 'dim' | 'float' }>, b: Extract<Value, { kind: 'dim' | 'float' }>): Value {
   if (e.op === '@') return el.error(e.opLoc, `'@' needs two tensors, got ${describe(a)} @ ${describe(b)}`);
+  const zero = () => el.error(e.opLoc, `division by zero${e.right.kind === 'name' ? ` (${e.right.name} is 0)` : ''}`);
   if (a.kind === 'dim' && b.kind === 'dim') {
+    // Integers stay exact: a result beyond 2^53 - 1 would be rounded, so it is an error.
+    const exact = (dim: Dim): Value =>
+      dimIsSafe(dim) ? { kind: 'dim', dim } : el.error(e.loc, `${dimToString(a.dim)} ${e.op} ${dimToString(b.dim)} is too large for an integer (beyond 2^53 - 1 = ${Number.MAX_SAFE_INTEGER})`);
     switch (e.op) {
       case '+':
-        return { kind: 'dim', dim: dimAdd(a.dim, b.dim) };
+        return exact(dimAdd(a.dim, b.dim));
       case '-':
-        return { kind: 'dim', dim: dimSub(a.dim, b.dim) };
+        return exact(dimSub(a.dim, b.dim));
       case '*':
-        return { kind: 'dim', dim: dimMul(a.dim, b.dim) };
+        return exact(dimMul(a.dim, b.dim));
       case '/': {
         if (typeof b.dim !== 'number') return el.error(e.opLoc, `cannot divide by the symbolic size ${dimToString(b.dim)}`);
-        if (b.dim === 0) return el.error(e.opLoc, 'division by zero');
+        if (b.dim === 0) return zero();
         const q = dimDivExact(a.dim, b.dim);
         if (q === undefined)
           return el.error(e.loc, `${dimToString(a.dim)} is not divisible by ${b.dim} (integer '/' must divide exactly; write a float such as ${b.dim}.0 for a fraction)`);
         return { kind: 'dim', dim: q };
       }
       case '**':
-        if (typeof a.dim === 'number' && typeof b.dim === 'number' && b.dim >= 0) return { kind: 'dim', dim: a.dim ** b.dim };
+        if (typeof a.dim === 'number' && typeof b.dim === 'number' && b.dim >= 0) return exact(a.dim ** b.dim);
     }
   }
   const x = numberOf(el, a, e.left.loc);
   const y = numberOf(el, b, e.right.loc);
   if (x === undefined || y === undefined) return POISON;
+  if (e.op === '/' && y === 0) return zero();
   const r = { '+': x + y, '-': x - y, '*': x * y, '/': x / y, '**': x ** y }[e.op];
+  // An infinity or NaN folded into a constant would reach every backend unnoticed.
+  if (!Number.isFinite(r)) return el.error(e.loc, `${x} ${e.op} ${y} is ${r}, not a finite number`);
   return { kind: 'float', value: r };
 }
 
@@ -110,6 +120,17 @@ function numberOf(el: Elaborator, v: Extract<Value, { kind: 'dim' | 'float' }>, 
   if (typeof v.dim === 'number') return v.dim;
   el.error(loc, `the symbolic size ${dimToString(v.dim)} cannot be mixed with floats`);
   return undefined;
+}
+
+/**
+ * Whether `dim`, the value of `e`, can size a tensor: a compile-time one must be a positive
+ * integer (a symbolic size is one by construction). Otherwise reports it at `e`, naming it, so
+ * `--set n_head=-4` is an error where n_head sizes a type, not a NaN further on.
+ */
+export function positiveDim(el: Elaborator, dim: Dim, e: Expr | { loc: SourceLocation; kind?: undefined }): boolean {
+  if (typeof dim !== 'number' || dim > 0) return true;
+  el.error(e.loc, `tensor dimension ${e.kind === 'name' ? `${e.name} ` : ''}must be a positive integer, got ${dim}`);
+  return false;
 }
 
 /** Evaluates to a dimension (an int or a symbolic size), or reports what it found instead. */
@@ -126,7 +147,7 @@ export function evalDim(el: Elaborator, e: Expr, scope: Scope): Dim | undefined 
  */
 function table(el: Elaborator, e: TableExpr, scope: Scope): Value {
   const extents = e.indices.map((ix) => evalDim(el, ix.extent, scope));
-  if (extents.some((d) => d === undefined)) return POISON;
+  if (extents.some((d, k) => d === undefined || !positiveDim(el, d, e.indices[k].extent))) return POISON;
   const shape = extents as Dim[];
   const inner = el.childScope(scope);
   e.indices.forEach((ix, k) => {

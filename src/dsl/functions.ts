@@ -8,8 +8,9 @@ import { type Dim, dimEq, dimToString, shapeToString } from '../ir/dims.ts';
 import { typeToString } from '../ir/types.ts';
 import type { Elaborator } from './elaborate.ts';
 import { fitsScalarType } from './elaborate.ts';
-import { evalExpr } from './expressions.ts';
+import { evalExpr, positiveDim } from './expressions.ts';
 import { describe, type Instance, POISON, Scope, type Value } from './values.ts';
+import { valueKey } from './budget.ts';
 
 export interface ArgValue {
   name?: string;
@@ -18,8 +19,6 @@ export interface ArgValue {
   expr?: Expr;
   value: Value;
 }
-
-const MAX_DEPTH = 256;
 
 /** Shape variables of one call: `[N]` binds on first use, `...` binds once to a dim list. */
 interface Bindings {
@@ -66,7 +65,6 @@ export function callFunction(el: Elaborator, fn: FnDecl, self: Instance | undefi
   const what = self ? `${self.decl.name.name}.${fn.name.name}` : fn.name.name;
   const paired = pairArgs(el, what, fn.params.map((p) => ({ name: p.name.name })), args, loc);
   if (!paired) return POISON;
-  if (el.depth >= MAX_DEPTH) return el.error(loc, `${what}: calls nested more than ${MAX_DEPTH} deep (recursion?)`);
   const scope = new Scope(self ? self.members : el.globals);
   const bind: Bindings = { scope, pending: new Set(fn.dimParams.map((d) => d.name)) };
   let ok = true;
@@ -83,16 +81,15 @@ export function callFunction(el: Elaborator, fn: FnDecl, self: Instance | undefi
     scope.define(p.name.name, a.value);
   }
   if (!ok) return POISON;
-  el.depth++;
-  try {
+  // The same function on the same instance with arguments of the same types would unfold the same way forever.
+  const key = fn.params.map((p) => valueKey(paired.get(p.name.name)!.value)).join('; ');
+  return el.budget.within({ kind: 'call', decl: fn, self, key, name: what }, loc, POISON, () => {
     const result = execBody(el, fn.body, scope, what);
     if (result.kind === 'poison') return result;
     const problem = matchType(el, fn.returnType, result, { ...bind, pending: new Set() });
     if (problem) return el.error(fn.returnType.loc, `${what} returns ${describe(result)}, but its signature says ${problem.replace(/^expected /, '').replace(/, got .*$/, '')}`);
     return result;
-  } finally {
-    el.depth--;
-  }
+  });
 }
 
 /** undefined when `v` fits `t` (binding shape variables on the way), else what was expected. */
@@ -125,6 +122,7 @@ export function matchType(el: Elaborator, t: TypeExpr, v: Value, bind: Bindings)
     const want = evalExpr(el, d, bind.scope);
     if (want.kind === 'poison') return undefined;
     if (want.kind !== 'dim') return `dimension ${ai - 1} of the declared type is ${describe(want)}, not a size`;
+    if (!positiveDim(el, want.dim, d)) return undefined; // reported at the dimension itself
     if (!dimEq(want.dim, got)) return `expected ${expectedText()}, got ${typeToString(v.type)} (axis ${ai - 1}: ${dimToString(want.dim)} vs ${dimToString(got)})`;
   }
   return undefined;

@@ -14,7 +14,7 @@ const Comment = createToken({ name: 'Comment', pattern: /\/\/[^\r\n]*/, group: L
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name' });
 
 // Categories let one CONSUME accept several keywords; `bool` belongs to both.
-export const ScalarType = createToken({ name: 'ScalarType', pattern: Lexer.NA, label: "a scalar type ('int', 'float' or 'bool')" });
+export const ScalarType = createToken({ name: 'ScalarType', pattern: Lexer.NA, label: "a scalar type ('int', 'float', 'bool' or 'str')" });
 export const DType = createToken({ name: 'DType', pattern: Lexer.NA, label: 'a dtype (f32, f16, i32, i64 or bool)' });
 
 // `longer_alt` makes `model_dim` an identifier rather than `model` followed by `_dim`.
@@ -35,11 +35,13 @@ export const Let = keyword('let');
 export const For = keyword('for');
 export const In = keyword('in');
 export const Return = keyword('return');
+export const Match = keyword('match');
 export const True = keyword('true');
 export const False = keyword('false');
 export const Int = keyword('int', [ScalarType]);
 export const Float = keyword('float', [ScalarType]);
 export const Bool = keyword('bool', [ScalarType, DType]);
+export const Str = keyword('str', [ScalarType]);
 export const F32 = keyword('f32', [DType]);
 export const F16 = keyword('f16', [DType]);
 export const I32 = keyword('i32', [DType]);
@@ -91,6 +93,7 @@ export const StarStar = punct('StarStar', '**');
 export const Star = punct('Star', '*', [MultiplicativeOp]);
 export const Slash = punct('Slash', '/', [MultiplicativeOp]);
 export const At = punct('At', '@', [MultiplicativeOp]);
+export const Pipe = punct('Pipe', '|');
 
 // ---------------------------------------------------------------------------- the lexer
 
@@ -102,11 +105,11 @@ export const At = punct('At', '@', [MultiplicativeOp]);
 export const vocabulary: TokenType[] = [
   WhiteSpace, Comment,
   // `int` before `in`: a keyword that is a prefix of another would otherwise win (`in` + `t`).
-  Int, Float, Bool, F32, F16, I32, I64,
-  Import, Config, Const, Dim, Fn, Module, Param, Model, Let, For, In, Return, True, False, Identifier,
+  Int, Float, Bool, Str, F32, F16, I32, I64,
+  Import, Config, Const, Dim, Fn, Module, Param, Model, Let, For, In, Return, Match, True, False, Identifier,
   FloatLiteral, IntLiteral, StringLiteral, BadString,
   Ellipsis, BadNumber, Dot, Arrow, FatArrow, StarStar,
-  LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Colon, Equals, Plus, Minus, Star, Slash, At,
+  LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Colon, Equals, Plus, Minus, Star, Slash, At, Pipe,
   ScalarType, DType, NumberLiteral, AdditiveOp, MultiplicativeOp,
 ];
 
@@ -143,8 +146,19 @@ export function tokenize(file: string, text: string): { tokens: IToken[]; diagno
     } else if (t.tokenType === BadNumber) {
       diagnostics.push({ severity: 'error', message: `a number needs a digit before '.': write '0${t.image}'`, loc });
       retype(t, FloatLiteral);
+    } else if (t.tokenType === IntLiteral && !Number.isSafeInteger(Number(t.image))) {
+      // Beyond 2^53 a double cannot hold every integer: 9007199254740993 would silently become ...992.
+      diagnostics.push({ severity: 'error', message: `integer ${t.image} is too large: integers must be at most 2^53 - 1 = ${Number.MAX_SAFE_INTEGER}`, loc });
+    } else if (t.tokenType === FloatLiteral && !Number.isFinite(Number(t.image))) {
+      diagnostics.push({ severity: 'error', message: `number ${t.image} is too large: it overflows to infinity`, loc });
     }
   }
-  const afterSkipped = new Set(result.errors.map((e) => result.tokens.find((t) => t.startOffset > e.offset)).filter((t) => t !== undefined));
+  // The token after each run of skipped characters; both lists are in source order.
+  const afterSkipped = new Set<IToken>();
+  let next = 0;
+  for (const e of result.errors) {
+    while (next < result.tokens.length && result.tokens[next].startOffset <= e.offset) next++;
+    if (next < result.tokens.length) afterSkipped.add(result.tokens[next]);
+  }
   return { tokens: result.tokens, diagnostics, afterSkipped };
 }

@@ -1,14 +1,17 @@
 // Loads a .rh file and, transitively, what it imports. An import resolves relative to the
 // importing file first, then by name in rhc's bundled spec library (so a user's project can
 // `import "gpt2.rh"` without reaching into node_modules). Missing files, non-.rh paths and
-// cycles are diagnostics at the import.
+// cycles are diagnostics at the import. Every file is read bounded (MAX_SPEC_BYTES, regular
+// files only: a FIFO or /dev/zero is refused, not waited on), and so is their sum.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImportDecl, SourceFile } from './ast.ts';
-import type { Diagnostic, SourceMap } from './diagnostics.ts';
+import { RhcError, type Diagnostic, type SourceLocation, type SourceMap } from './diagnostics.ts';
 import { parseSource } from './parse.ts';
+import { MAX_PROGRAM_BYTES, MAX_SPEC_BYTES } from './limits.ts';
+import { formatBytes, readTextFile } from '../io/files.ts';
 
 /** rhc's own spec library (spec/ at the package root). */
 export const BUNDLED_SPEC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../spec');
@@ -41,23 +44,30 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
   const files: SourceFile[] = [];
   const loaded = new Map<string, SourceFile>();
   const onStack: string[] = [];
+  let total = 0;
 
-  const load = (abs: string): SourceFile | undefined => {
+  /** `importedAt`: the import that asked for the file, where a problem reading it is reported. */
+  const load = (abs: string, importedAt?: SourceLocation): SourceFile | undefined => {
     const done = loaded.get(abs);
     if (done) return done;
     const shown = displayPath(abs);
     let text: string;
     try {
-      text = fs.readFileSync(abs, 'utf8');
+      text = readTextFile(shown, { maxBytes: MAX_SPEC_BYTES, what: 'spec' });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-      diagnostics.push({ severity: 'error', message: `cannot read ${shown}: ${why}` });
+      if (!(e instanceof RhcError)) throw e;
+      diagnostics.push({ severity: 'error', message: e.message, loc: importedAt });
+      return undefined;
+    }
+    total += Buffer.byteLength(text);
+    if (total > MAX_PROGRAM_BYTES) {
+      const message = `cannot read spec ${shown}: with the files loaded before it, the spec is more than ${formatBytes(MAX_PROGRAM_BYTES)} in all`;
+      diagnostics.push({ severity: 'error', message, loc: importedAt });
       return undefined;
     }
     sources.set(shown, text);
     const parsed = parseSource(shown, text);
-    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
     onStack.push(abs);
     for (const imp of parsed.file.imports) {
       if (!imp.spec.endsWith('.rh')) {
@@ -79,7 +89,7 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
         diagnostics.push({ severity: 'error', message: `import cycle: ${chain}`, loc: imp.loc });
         continue;
       }
-      load(target);
+      load(target, imp.loc);
     }
     onStack.pop();
     loaded.set(abs, parsed.file);

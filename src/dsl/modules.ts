@@ -4,13 +4,13 @@
 
 import type { Expr, ModuleDecl, ParamDecl } from './ast.ts';
 import type { SourceLocation } from './diagnostics.ts';
-import type { Dim } from '../ir/dims.ts';
 import type { InitSpec } from '../ir/graph.ts';
 import type { Elaborator } from './elaborate.ts';
 import { fitsScalarType } from './elaborate.ts';
 import { evalDim, evalExpr } from './expressions.ts';
 import { pairArgs, type ArgValue } from './functions.ts';
-import { describe, type Instance, Scope, type Value } from './values.ts';
+import { describe, type Instance, POISON, Scope, type Value } from './values.ts';
+import { valueKey } from './budget.ts';
 
 export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly ArgValue[], path: string, loc: SourceLocation): Instance | undefined {
   const members = new Scope(el.globals);
@@ -28,6 +28,12 @@ export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly Arg
     }
     members.define(p.name.name, p.type === 'float' && v.kind === 'dim' ? { kind: 'float', value: v.dim as number } : v);
   }
+  // The same module with the same arguments inside itself would contain itself forever.
+  const key = decl.params.map((p) => valueKey(members.lookupOwn(p.name.name)!)).join('; ');
+  return el.budget.within({ kind: 'module', decl, key, name: decl.name.name }, loc, undefined, () => instantiateMembers(el, decl, path, members));
+}
+
+function instantiateMembers(el: Elaborator, decl: ModuleDecl, path: string, members: Scope): Instance {
   const instance: Instance = { path, decl, members };
   const prefix = path ? `${path}.` : '';
   for (const m of decl.members) {
@@ -41,7 +47,8 @@ export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly Arg
         break;
       case 'param': {
         const v = declareParam(el, m, prefix + m.name.name, members);
-        if (v) members.define(m.name.name, v);
+        // A parameter that failed is poison, so its uses add no "unknown name" errors.
+        members.define(m.name.name, v ?? POISON);
         break;
       }
       case 'submodule': {
@@ -53,7 +60,7 @@ export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly Arg
         const subArgs: ArgValue[] = m.args.map((a) => ({ name: a.name?.name, nameLoc: a.name?.loc, loc: a.value.loc, expr: a.value, value: evalExpr(el, a.value, members) }));
         if (m.count === undefined) {
           const sub = instantiate(el, mod.decl, subArgs, prefix + m.name.name, m.loc);
-          if (sub) members.define(m.name.name, { kind: 'instance', instance: sub });
+          members.define(m.name.name, sub ? { kind: 'instance', instance: sub } : POISON);
           continue;
         }
         const count = evalDim(el, m.count, members);
@@ -63,7 +70,7 @@ export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly Arg
           continue;
         }
         const list: Instance[] = [];
-        for (let i = 0; i < count; i++) {
+        for (let i = 0; i < count && !el.budget.exhausted; i++) {
           const sub = instantiate(el, mod.decl, subArgs, `${prefix}${m.name.name}.${i}`, m.loc);
           if (sub) list.push(sub);
         }
@@ -76,7 +83,7 @@ export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly Arg
 }
 
 function declareParam(el: Elaborator, p: ParamDecl, name: string, scope: Scope): Value | undefined {
-  const shape: Dim[] = [];
+  const shape: number[] = [];
   for (const d of p.type.dims) {
     if (d.kind === 'ellipsis') {
       el.error(d.loc, `parameter ${p.name.name} needs a concrete shape ('...' is only for function signatures)`);
@@ -89,6 +96,10 @@ function declareParam(el: Elaborator, p: ParamDecl, name: string, scope: Scope):
       return undefined;
     }
     shape.push(dim);
+  }
+  if (!Number.isSafeInteger(shape.reduce((n, d) => n * d, 1))) {
+    el.error(p.type.loc, `parameter ${p.name.name} has ${shape.join(' x ')} elements, more than 2^53 - 1`);
+    return undefined;
   }
   if (p.type.dtype !== 'f32') {
     el.error(p.type.loc, `parameter ${p.name.name}: only f32 parameters are supported, got ${p.type.dtype}`);

@@ -4,6 +4,8 @@ import { EOF, type CstNode, type IRecognitionException, type IToken } from 'chev
 import type { SourceFile } from './ast.ts';
 import type { Diagnostic, SourceLocation } from './diagnostics.ts';
 import { tokenize } from './lexer.ts';
+import { checkTokens, MAX_FILE_DIAGNOSTICS } from './limits.ts';
+import { isStackOverflow } from './budget.ts';
 import { rhParser } from './parser.ts';
 import { toAst } from './to-ast.ts';
 
@@ -14,12 +16,29 @@ import { toAst } from './to-ast.ts';
  */
 export function parseSource(path: string, text: string): { file: SourceFile; diagnostics: Diagnostic[] } {
   const lexed = tokenize(path, text);
-  rhParser.input = lexed.tokens;
-  const cst = rhParser.file();
-  const diagnostics = [...lexed.diagnostics, ...withoutCascades(rhParser.errors, lexed.tokens, lexed.afterSkipped, cst).map((e) => syntaxError(path, e))];
-  const file = cst ? toAst(cst, path, diagnostics.length > 0) : { path, imports: [], decls: [] };
+  // Nesting beyond the limits would overflow the parser's stack: report it and parse nothing.
+  const tooDeep = checkTokens(path, lexed.tokens);
+  if (tooDeep) return { file: { path, imports: [], decls: [] }, diagnostics: capped(path, [...lexed.diagnostics, tooDeep]) };
+  try {
+    rhParser.input = lexed.tokens;
+    const cst = rhParser.file();
+    const diagnostics = [...lexed.diagnostics, ...withoutCascades(rhParser.errors, lexed.tokens, lexed.afterSkipped, cst).map((e) => syntaxError(path, e))];
+    const file = cst ? toAst(cst, path, diagnostics.length > 0) : { path, imports: [], decls: [] };
+    return { file, diagnostics: capped(path, diagnostics) };
+  } catch (e) {
+    // The last resort behind checkTokens: the limits keep real specs far from the end of the stack.
+    if (!isStackOverflow(e)) throw e;
+    const overflow: Diagnostic = { severity: 'error', message: 'spec too deeply nested to parse', loc: { file: path, line: 1, column: 1, length: 1 } };
+    return { file: { path, imports: [], decls: [] }, diagnostics: capped(path, [...lexed.diagnostics, overflow]) };
+  }
+}
+
+/** In source order, the first MAX_FILE_DIAGNOSTICS of them: a garbled file must not print a million lines. */
+function capped(path: string, diagnostics: Diagnostic[]): Diagnostic[] {
   diagnostics.sort((a, b) => a.loc!.line - b.loc!.line || a.loc!.column - b.loc!.column);
-  return { file, diagnostics };
+  if (diagnostics.length <= MAX_FILE_DIAGNOSTICS) return diagnostics;
+  const more = diagnostics.length - MAX_FILE_DIAGNOSTICS;
+  return [...diagnostics.slice(0, MAX_FILE_DIAGNOSTICS), { severity: 'error', message: `${path}: ${more} more error${more === 1 ? '' : 's'} not shown` }];
 }
 
 /**
@@ -30,14 +49,14 @@ export function parseSource(path: string, text: string): { file: SourceFile; dia
  */
 function withoutCascades(errors: IRecognitionException[], tokens: IToken[], afterSkipped: Set<IToken>, cst: CstNode | undefined): IRecognitionException[] {
   const index = new Map(tokens.map((t, i) => [t, i]));
-  const spans = cst ? declarationSpans(cst) : [];
+  const declAt = innermost(cst ? declarationSpans(cst) : []);
   const reported = new Set<Span>();
   let last = -Infinity;
   return errors.filter((e) => {
     if (afterSkipped.has(e.token)) return false;
     const i = index.get(e.token) ?? tokens.length; // EOF is past the last token
     const offset = e.token.startOffset;
-    const decl = spans.filter(([from, to]) => from <= offset && offset <= to).at(-1); // the innermost
+    const decl = declAt(offset);
     if (i <= last + 1 || (decl && reported.has(decl))) return false;
     if (decl) reported.add(decl);
     last = i;
@@ -46,6 +65,31 @@ function withoutCascades(errors: IRecognitionException[], tokens: IToken[], afte
 }
 
 type Span = [from: number, to: number];
+
+/**
+ * The innermost span holding an offset, by binary search (a file with thousands of errors and
+ * declarations must not take their product): spans are nested or disjoint, outer before inner.
+ */
+function innermost(spans: readonly Span[]): (offset: number) => Span | undefined {
+  const parent: number[] = [];
+  const open: number[] = [];
+  spans.forEach(([from], k) => {
+    while (open.length && spans[open[open.length - 1]][1] < from) open.pop();
+    parent.push(open.length ? open[open.length - 1] : -1);
+    open.push(k);
+  });
+  return (offset) => {
+    let lo = 0;
+    let hi = spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (spans[mid][0] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo - 1; k >= 0; k = parent[k]) if (offset <= spans[k][1]) return spans[k];
+    return undefined;
+  };
+}
 
 /** The offsets of each top-level declaration and each function, outer before inner. */
 function declarationSpans(n: CstNode, into: Span[] = []): Span[] {

@@ -31,6 +31,7 @@ const closers = {
   block: { RBrace: "expected a statement ('let', 'for', 'return' or 'name = value') or '}' to close the block" },
   list: { RBracket: "expected ',' or ']' to close the list" },
   table: { RBracket: "expected ',' or ']' after the table's indices" },
+  matchExpr: { RBrace: 'expected another arm (\'"value" => expression\') or \'}\' to close the match' },
 };
 const closer = (rule: string, t: TokenType): string | undefined =>
   (closers as Record<string, Record<string, string> | undefined>)[rule]?.[t.name];
@@ -105,9 +106,9 @@ export class RhParser extends CstParser {
     });
   });
 
-  // scalarType := 'int' | 'float' | 'bool'
+  // scalarType := 'int' | 'float' | 'bool' | 'str'
   scalarType = this.RULE('scalarType', () => {
-    this.CONSUME(T.ScalarType, { LABEL: 'name', ERR_MSG: "expected a scalar type ('int', 'float' or 'bool')" });
+    this.CONSUME(T.ScalarType, { LABEL: 'name', ERR_MSG: "expected a scalar type ('int', 'float', 'bool' or 'str')" });
   });
 
   // fn := 'fn' IDENT ('[' IDENT (',' IDENT)* ']')? '(' (fnParam (',' fnParam)*)? ')' '->' type block
@@ -158,7 +159,7 @@ export class RhParser extends CstParser {
     this.CONSUME(T.Colon, { ERR_MSG: "expected ':' and a type after the parameter's name" });
     this.OR({
       DEF: [{ ALT: () => this.SUBRULE(this.scalarType) }, { ALT: () => this.CONSUME(T.Module) }],
-      ERR_MSG: "a module parameter type ('int', 'float', 'bool' or 'module')",
+      ERR_MSG: "a module parameter type ('int', 'float', 'bool', 'str' or 'module')",
     });
     this.OPTION(() => { this.CONSUME(T.Equals); this.SUBRULE(this.expr, { LABEL: 'default' }); });
   });
@@ -206,7 +207,7 @@ export class RhParser extends CstParser {
 
   // type := tensorType | scalarType      (`bool[` starts a tensor type, a lone `bool` is scalar)
   type = this.RULE('type', () => {
-    this.oneOf("a type (a tensor type such as 'f32[B, S]', or 'int', 'float' or 'bool')", [this.tensorType, this.scalarType]);
+    this.oneOf("a type (a tensor type such as 'f32[B, S]', or 'int', 'float', 'bool' or 'str')", [this.tensorType, this.scalarType]);
   });
 
   // tensorType := DTYPE '[' (dimItem (',' dimItem)*)? ']'
@@ -333,7 +334,7 @@ export class RhParser extends CstParser {
     ]);
   });
 
-  // primary := NUMBER | 'true' | 'false' | STRING | IDENT | '(' expr ')' | table | list
+  // primary := NUMBER | 'true' | 'false' | STRING | IDENT | '(' expr ')' | table | list | matchExpr
   // `int` and `float` are keywords but also the cast builtins `int(x)`, `float(x)`: names here.
   primary = this.RULE('primary', () => {
     this.OR({
@@ -354,6 +355,7 @@ export class RhParser extends CstParser {
         },
         { ALT: () => this.SUBRULE(this.table) }, // before list: `[IDENT ':'` decides
         { ALT: () => this.SUBRULE(this.list) },
+        { ALT: () => this.SUBRULE(this.matchExpr) },
       ],
       ERR_MSG: 'an expression',
     });
@@ -364,6 +366,32 @@ export class RhParser extends CstParser {
     this.CONSUME(T.LBracket);
     this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expr, { LABEL: 'items' }) });
     this.CONSUME(T.RBracket, { ERR_MSG: closers.list.RBracket });
+  });
+
+  // matchExpr := 'match' expr '{' (matchArm ','?)+ '}'      (an arm starts with a string, so commas are optional)
+  matchExpr = this.RULE('matchExpr', () => {
+    this.CONSUME(T.Match);
+    this.SUBRULE(this.expr, { LABEL: 'subject' });
+    this.CONSUME(T.LBrace, { ERR_MSG: "expected '{' and the arms after the value to match" });
+    this.AT_LEAST_ONE({
+      DEF: () => {
+        this.SUBRULE(this.matchArm, { LABEL: 'arms' });
+        this.OPTION(() => this.CONSUME(T.Comma));
+      },
+      ERR_MSG: 'an arm (\'"value" => expression\')',
+    });
+    this.CONSUME(T.RBrace, { ERR_MSG: closers.matchExpr.RBrace });
+  });
+
+  // matchArm := STRING ('|' STRING)* '=>' expr
+  matchArm = this.RULE('matchArm', () => {
+    this.AT_LEAST_ONE_SEP({
+      SEP: T.Pipe,
+      DEF: () => this.CONSUME(T.StringLiteral, { LABEL: 'patterns', ERR_MSG: 'expected a quoted string to match' }),
+      ERR_MSG: 'a quoted string to match',
+    });
+    this.CONSUME(T.FatArrow, { ERR_MSG: "expected '=>' and the arm's expression after its strings" });
+    this.SUBRULE(this.expr, { LABEL: 'body' });
   });
 
   // table := '[' IDENT ':' expr (',' IDENT ':' expr)* ']' '=>' expr

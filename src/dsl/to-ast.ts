@@ -307,7 +307,7 @@ class AstBuilder extends BaseVisitor {
     }
     // A parenthesised expression is its inner node: parentheses only group.
     if (ctx.inner) return this.sub(node(ctx, 'inner'));
-    return this.sub(node(ctx, ctx.table ? 'table' : 'list'));
+    return this.sub(node(ctx, ctx.table ? 'table' : ctx.matchExpr ? 'matchExpr' : 'list'));
   }
 
   list(ctx: Ctx): A.ListExpr {
@@ -319,6 +319,17 @@ class AstBuilder extends BaseVisitor {
     const indices = toks(ctx, 'indices').map((t, i) => ({ name: this.ident(t), extent: this.sub(extents[i]) }));
     const body = node(ctx, 'body');
     return { kind: 'table', indices, body: this.sub(body), loc: this.loc(tok(ctx, 'LBracket'), body) };
+  }
+
+  matchExpr(ctx: Ctx): A.MatchExpr {
+    const arms = nodes(ctx, 'arms').map((n) => this.visit(n) as A.MatchArm);
+    return { kind: 'match', subject: this.sub(node(ctx, 'subject')), arms, loc: this.loc(tok(ctx, 'Match'), tok(ctx, 'RBrace')) };
+  }
+
+  matchArm(ctx: Ctx): A.MatchArm {
+    const patterns = toks(ctx, 'patterns');
+    const body = node(ctx, 'body');
+    return { patterns: patterns.map((t) => ({ kind: 'string', value: unquote(t.image), loc: this.loc(t) })), body: this.sub(body), loc: this.loc(patterns[0], body) };
   }
 }
 

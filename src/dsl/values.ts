@@ -20,7 +20,7 @@ export type Value =
   | { readonly kind: 'dim'; readonly dim: Dim } // an int, or a symbolic size such as S
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'bool'; readonly value: boolean }
-  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'string'; readonly value: string; readonly source?: StringSource }
   | { readonly kind: 'tensor'; readonly id: number; readonly type: TensorType }
   | { readonly kind: 'list'; readonly items: readonly Value[] }
   | { readonly kind: 'module'; readonly decl: ModuleDecl }
@@ -33,6 +33,18 @@ export type Value =
 
 export const POISON: Value = { kind: 'poison' };
 
+/**
+ * Where a string came from when not from the spec's own text: a config overridden by
+ * config.json or --set (so a value no `match` accepts is reported against that file or flag),
+ * or the stand-in for a `str` parameter of a function checked on its own (any arm may be taken).
+ */
+export type StringSource = { readonly kind: 'override'; readonly config: string; readonly origin: string } | { readonly kind: 'placeholder' };
+
+/** A string for a one-line message: quoted and escaped (JSON), and cut short if long. */
+export function quoteString(s: string, max = 60): string {
+  return JSON.stringify(s.length > max ? `${s.slice(0, max - 3)}...` : s);
+}
+
 export function describe(v: Value): string {
   switch (v.kind) {
     case 'dim':
@@ -42,7 +54,7 @@ export function describe(v: Value): string {
     case 'bool':
       return `bool ${v.value}`;
     case 'string':
-      return 'a string';
+      return v.source?.kind === 'placeholder' ? 'a string' : `string ${quoteString(v.value)}`;
     case 'tensor':
       return typeToString(v.type);
     case 'list':

@@ -74,6 +74,13 @@ export function dimEq(a: Dim, b: Dim): boolean {
   return dimToString(a) === dimToString(b);
 }
 
+/** Whether every number in `d` (the constant, each coefficient) is an exactly representable integer (|n| <= 2^53 - 1). */
+export function dimIsSafe(d: Dim): boolean {
+  if (typeof d === 'number') return Number.isSafeInteger(d);
+  for (const c of d.terms.values()) if (!Number.isSafeInteger(c)) return false;
+  return true;
+}
+
 export function isConcrete(d: Dim): d is number {
   return typeof d === 'number';
 }

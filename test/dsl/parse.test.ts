@@ -39,6 +39,8 @@ function sx(e: A.Expr): string {
       return `[${e.items.map(sx).join(' ')}]`;
     case 'table':
       return `(table ${e.indices.map((i) => `${i.name.name}:${sx(i.extent)}`).join(' ')} => ${sx(e.body)})`;
+    case 'match':
+      return `(match ${sx(e.subject)} ${e.arms.map((a) => `${a.patterns.map((p) => JSON.stringify(p.value)).join('|')} => ${sx(a.body)}`).join(', ')})`;
   }
 }
 
