@@ -37,11 +37,24 @@ export function safeText(text: string, max = 120): string {
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }
 
+/** (2/sqrt(pi)) (-1)^n / (n! (2n+1)): erf(x) = x * sum_n c_n x^(2n); after n = 10 the terms are < 1.3e-9 for |x| < 1. */
+const ERF_SERIES: readonly number[] = Array.from({ length: 11 }, (_, n) => {
+  let factorial = 1;
+  for (let k = 2; k <= n; k++) factorial *= k;
+  return ((n % 2 ? -2 : 2) / Math.sqrt(Math.PI)) / (factorial * (2 * n + 1));
+});
+
+/** c0 + v * (c1 + v * (...)) as WGSL text. */
+function horner(coeffs: readonly number[], v: string): string {
+  return coeffs.reduceRight((inner, c, i) => (i === coeffs.length - 1 ? f32Literal(c) : `(${f32Literal(c)} + ${v} * ${inner})`), '');
+}
+
 /**
  * Math whose WGSL built-ins are not accurate enough for a 1e-4 comparison on every device:
  * WGSL only promises sin/cos to 2^-11 absolute inside [-pi, pi] (RoPE angles reach
- * n_positions * frequency), and tanh may overflow through exp. Each helper is added to a
- * kernel only when used.
+ * n_positions * frequency), tanh may overflow through exp (gpuweb#4458: undefined beyond
+ * |x| ~ 88 on some GPUs), and erf has no built-in. Each helper is added to a kernel only
+ * when used.
  */
 export const MATH_HELPERS: Readonly<Record<string, string>> = {
   rh_bits: `fn rh_bits(b: u32) -> f32 {
@@ -65,8 +78,11 @@ export const MATH_HELPERS: Readonly<Record<string, string>> = {
 }`,
   rh_sin: `fn rh_sin(x: f32) -> f32 { return rh_sincos(x).x; }`,
   rh_cos: `fn rh_cos(x: f32) -> f32 { return rh_sincos(x).y; }`,
-  // Odd series near 0 (where 1 - e^-2|x| cancels), e^-2|x| elsewhere (never overflows).
-  rh_tanh: `fn rh_tanh(x: f32) -> f32 {
+  // Odd series near 0 (where 1 - e^-2|x| cancels), e^-2|x| elsewhere. The clamp is exact
+  // (tanh(10) rounds to 1 in f32) and keeps exp's argument finite: WGSL leaves overflow and
+  // infinities undefined, and -2|x| overflows for |x| > 1.7e38.
+  rh_tanh: `fn rh_tanh(x0: f32) -> f32 {
+  let x = clamp(x0, -10.0f, 10.0f);
   let a = abs(x);
   if (a < 0.125f) {
     let z = x * x;
@@ -74,6 +90,19 @@ export const MATH_HELPERS: Readonly<Record<string, string>> = {
   }
   let e = exp(-2.0f * a);
   return sign(x) * (1.0f - e) / (1.0f + e);
+}`,
+  // erf: its Maclaurin series below 1 (relative accuracy near 0), Abramowitz & Stegun 7.1.26
+  // (|error| <= 1.5e-7) from 1 to 4, and +-1 beyond (erf(4) rounds to 1 in f32). The clamp
+  // keeps exp's argument finite, as in rh_tanh.
+  rh_erf: `fn rh_erf(x: f32) -> f32 {
+  let a = min(abs(x), 4.0f);
+  if (a < 1.0f) {
+    let z = x * x;
+    return x * ${horner(ERF_SERIES, 'z')};
+  }
+  let t = 1.0f / (1.0f + 0.3275911f * a);
+  let p = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  return sign(x) * (1.0f - p * exp(-a * a));
 }`,
   // pow as Math.pow: negative bases with integral exponents allowed (WGSL's pow is undefined there).
   rh_pow: `fn rh_pow(a: f32, b: f32) -> f32 {

@@ -37,7 +37,7 @@ export interface Graph {
   readonly nodes: readonly Node[];
   readonly outputs: readonly GraphOutput[];
   /** the resolved configuration the graph was instantiated with (for metadata and checkpoints) */
-  readonly config: Readonly<Record<string, number | boolean>>;
+  readonly config: Readonly<Record<string, number | boolean | string>>;
 }
 
 /** Builds a graph node by node; every node's type comes from its op's type rule. */
@@ -68,6 +68,19 @@ export class GraphBuilder {
     const n = this.byId.get(id);
     if (!n) throw new Error(`internal: value %${id} does not exist`);
     return n;
+  }
+
+  /** A point to `truncate` back to. */
+  mark(): number {
+    return this.nextId;
+  }
+
+  /** Drops every node added since `mark` (an unchosen `match` arm is checked, then discarded). */
+  truncate(mark: number): void {
+    const keep = this.nodes.findIndex((n) => n.id >= mark);
+    if (keep < 0) return;
+    for (const n of this.nodes.splice(keep)) this.byId.delete(n.id);
+    this.nextId = mark;
   }
 
   /** Nodes added so far (e.g. to find existing parameters). */

@@ -14,6 +14,8 @@ export interface ModelConfigF64 {
   variant: VariantF64;
   /** GP and standard RoPE only; default 10000 */
   base_frequency?: number;
+  /** the MLP's activation by config.json's name; default gelu_new */
+  activation_function?: ActivationF64;
 }
 
 /** The eps of the frequency LayerNorm (torch.nn.LayerNorm's default), whatever the config says. */
@@ -24,6 +26,44 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function geluNewF64(x: number): number {
   return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
 }
+
+/**
+ * erf by Romberg integration of (2/sqrt(pi)) e^(-t^2) over [0, x]: slow and plain, and
+ * nothing like rhc's. Within a few 1e-16 of erf (erfc(6) = 2e-17, so erf is 1 beyond 6).
+ */
+export function erfF64(x: number): number {
+  if (x < 0) return -erfF64(-x);
+  if (x >= 6) return 1;
+  const f = (t: number) => (2 / Math.sqrt(Math.PI)) * Math.exp(-t * t);
+  let prev = [(x / 2) * (f(0) + f(x))];
+  for (let k = 1; k <= 16; k++) {
+    // trapezoid rule with 2^k panels, then Richardson extrapolation along the row
+    const panels = 2 ** (k - 1);
+    const h = x / panels;
+    let mid = 0;
+    for (let i = 0; i < panels; i++) mid += f((i + 0.5) * h);
+    const row = [(prev[0] + h * mid) / 2];
+    for (let j = 1; j <= k; j++) row.push(row[j - 1] + (row[j - 1] - prev[j - 1]) / (4 ** j - 1));
+    if (k >= 4 && Math.abs(row[k] - prev[k - 1]) <= 1e-16 * row[k]) return row[k];
+    prev = row;
+  }
+  return prev[prev.length - 1];
+}
+
+/** Activation names of Hugging Face's ACT2FN that GPT-2 configs use. */
+export type ActivationF64 = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu_fast' | 'gelu' | 'relu' | 'silu' | 'swish' | 'quick_gelu';
+
+/** Each as transformers' activations.py computes it (in float64). */
+export const ACTIVATIONS_F64: Readonly<Record<ActivationF64, (x: number) => number>> = {
+  gelu_new: geluNewF64,
+  gelu_pytorch_tanh: geluNewF64, // torch's gelu(approximate='tanh'): the same formula
+  gelu_fast: (x) => 0.5 * x * (1 + Math.tanh(x * 0.7978845608 * (1 + 0.044715 * x * x))),
+  gelu: (x) => 0.5 * x * (1 + erfF64(x / Math.SQRT2)),
+  relu: (x) => (x > 0 ? x : 0),
+  silu: (x) => x / (1 + Math.exp(-x)),
+  swish: (x) => x / (1 + Math.exp(-x)),
+  quick_gelu: (x) => x / (1 + Math.exp(-1.702 * x)),
+};
 
 /** LayerNorm of one row (biased variance), written to out[outOff..]. */
 export function layerNormRowF64(
@@ -238,7 +278,8 @@ export function gpt2ForwardF64(
     // ---- MLP
     const m = layerNormF64(x1, T, E, need(weights, `${p}.ln_2.weight`), need(weights, `${p}.ln_2.bias`), eps);
     const hid = conv1d(m, T, E, 4 * E, need(weights, `${p}.mlp.c_fc.weight`), need(weights, `${p}.mlp.c_fc.bias`));
-    for (let j = 0; j < hid.length; j++) hid[j] = geluNewF64(hid[j]);
+    const act = ACTIVATIONS_F64[cfg.activation_function ?? 'gelu_new'];
+    for (let j = 0; j < hid.length; j++) hid[j] = act(hid[j]);
     const mlpOut = conv1d(hid, T, 4 * E, E, need(weights, `${p}.mlp.c_proj.weight`), need(weights, `${p}.mlp.c_proj.bias`));
     x = new Float64Array(T * E);
     for (let j = 0; j < T * E; j++) x[j] = x1[j] + mlpOut[j];

@@ -13,6 +13,7 @@ export const elementwiseLowerings: { [K in keyof typeof elementwiseOps]: OnnxLow
   log: same('Log'),
   sqrt: same('Sqrt'),
   tanh: same('Tanh'),
+  erf: same('Erf'),
   sin: same('Sin'),
   cos: same('Cos'),
   abs: same('Abs'),

@@ -5,6 +5,7 @@ import { defineOps, type OpDef } from '../registry.ts';
 import { OpTypeError, type DType, tensorType } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
+import { erf } from './erf.ts';
 
 function unary(name: string, summary: string, f: (x: number) => number, floatOnly = true): OpDef<{}> {
   return {
@@ -75,6 +76,7 @@ export const elementwiseOps = defineOps({
   log: unary('log', 'natural logarithm', Math.log),
   sqrt: unary('sqrt', 'square root', Math.sqrt),
   tanh: unary('tanh', 'hyperbolic tangent', Math.tanh),
+  erf: unary('erf', 'error function (2/sqrt(pi)) * integral_0^x e^{-t^2} dt', erf),
   sin: unary('sin', 'sine (radians)', Math.sin),
   cos: unary('cos', 'cosine (radians)', Math.cos),
   abs: unary('abs', '|x|', Math.abs, false),

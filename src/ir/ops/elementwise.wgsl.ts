@@ -1,7 +1,7 @@
 // WGSL lowerings of the elementwise ops: each is an expression of its operands at the same
 // index (NumPy broadcasting maps the index), so chains of them fuse into one kernel. sin, cos,
 // tanh and pow use rhc's helpers (backends/webgpu/wgsl.ts): WGSL's built-ins are not accurate
-// enough everywhere. i32 arithmetic wraps, as the reference's does.
+// enough everywhere; erf has no built-in at all. i32 arithmetic wraps, as the reference's does.
 
 import type { Node } from '../graph.ts';
 import type { KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
@@ -29,6 +29,7 @@ export const elementwiseWgsl: { [K in keyof typeof elementwiseOps]: WgslLowering
   log: unary((x) => `log(${x})`),
   sqrt: unary((x) => `sqrt(${x})`),
   tanh: unary(helper('rh_tanh')),
+  erf: unary(helper('rh_erf')),
   sin: unary(helper('rh_sin')),
   cos: unary(helper('rh_cos')),
   abs: unary((x) => `abs(${x})`),

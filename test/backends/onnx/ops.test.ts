@@ -25,6 +25,7 @@ function build(): Graph {
   const outs: Record<string, number> = {};
   outs.unary = b.add('add', [b.add('add', [b.add('log', [b.add('add', [pos, c(1)])]), b.add('sqrt', [pos])]),
     b.add('add', [b.add('tanh', [b.add('neg', [x])]), b.add('mul', [b.add('sin', [x]), b.add('cos', [x])])])]);
+  outs.erf = b.add('erf', [b.add('mul', [x, c(0.9)])]);
   outs.binary = b.add('sub', [b.add('max', [b.add('div', [x, c(3)]), b.add('pow', [b.add('add', [pos, c(0.5)]), c(1.5)])]), b.add('min', [x, b.add('exp', [x])])]);
   const ki = b.add('mul', [b.add('neg', [k]), b.add('const', [], { dtype: 'i32', shape: [1], data: [3] })]);
   outs.ints = b.add('cast', [b.add('add', [b.add('reshape', [b.add('abs', [ki])], { shape: [N, 1] }), b.add('cast', [b.add('mul', [x, c(-2.5)])], { to: 'i32' })])], { to: 'f32' });

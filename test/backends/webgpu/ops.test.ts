@@ -2,7 +2,8 @@
 // small shapes with symbolic dims bound at two sizes by one compiled plan.
 
 import { describe, expect, it } from 'vitest';
-import { buildGraph, gpuVsReference, M, N, randomTensor, useDevice } from './helpers.ts';
+import { buildGraph, compileAndCreate, gpuVsReference, M, N, randomTensor, useDevice } from './helpers.ts';
+import { erf } from '../../../src/ir/ops/erf.ts';
 
 useDevice();
 
@@ -64,6 +65,36 @@ describe('elementwise (fused into one kernel per output)', () => {
     const feed = (n: number, seed: number) => ({ i: randomTensor('i32', [n, 4], seed), j: randomTensor('i32', [4], seed + 1), f: randomTensor('f32', [n, 4], seed + 2, [-20, 20]) });
     const errors = await gpuVsReference(g, [feed(2, 5), feed(7, 6)], { bounds });
     for (const [name, err] of Object.entries(errors)) expect(err, name).toBe(0);
+  });
+
+  it('erf on both sides of its branches; tanh and erf of inputs whose -2|x| and x^2 overflow f32', async () => {
+    const g = buildGraph(['N'], (b, input) => {
+      const x = input('x', 'f32', [N, 8]);
+      return { erf: b.add('erf', [x]), tanh: b.add('tanh', [x]), gelu_erf: b.add('mul', [x, b.add('erf', [x])]) };
+    });
+    // gpuweb#4458: tanh is undefined beyond |x| ~ 88.7 on some GPUs; the helpers clamp first.
+    const edges = [3e38, -3e38, 1e20, -1e20, 88.8, -89, 0.999, 1.001, 3.999, 4.001, -0.999, -1.001, 1e-6, -1e-6, 0, 9.9];
+    const feed = (n: number, seed: number) => {
+      const t = randomTensor('f32', [n, 8], seed, [-5, 5]);
+      (t.data as Float32Array).set(edges.slice(0, n * 8));
+      return { x: t };
+    };
+    const { model } = await compileAndCreate(g, { bounds });
+    try {
+      for (const [n, seed] of [[2, 1], [9, 2]]) {
+        const f = feed(n, seed);
+        const got = await model.run(f);
+        const xs = f.x.data as Float32Array;
+        xs.forEach((x, i) => {
+          expect(Math.abs(got.get('erf')![i] - erf(x)), `erf(${x})`).toBeLessThan(2e-7);
+          expect(Math.abs(got.get('tanh')![i] - Math.tanh(x)), `tanh(${x})`).toBeLessThan(2e-7);
+          expect(Math.abs(got.get('gelu_erf')![i] - x * erf(x)), `x erf(${x})`).toBeLessThanOrEqual(3e-7 * Math.max(1, Math.abs(x)));
+          if (Math.abs(x) >= 10) expect([got.get('erf')![i], got.get('tanh')![i]], `x = ${x}`).toEqual([Math.sign(x), Math.sign(x)]);
+        });
+      }
+    } finally {
+      model.destroy();
+    }
   });
 });
 
