@@ -1,28 +1,20 @@
 // Hugging Face checkpoint directories: config.json + model.safetensors (or shards listed in
 // model.safetensors.index.json). Names and layout follow shared/SEMANTICS.md "Checkpoints".
+// Reading them; checkpoint-write.ts writes them. Every read is bounded and of regular files.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RhcError } from '../dsl/diagnostics.ts';
-import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from './safetensors.ts';
+import { readTextFile } from './files.ts';
+import { readSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { parseHfConfig, type HfConfig } from './hf-config.ts';
 
-export type RotatingHead = 'lr' | 'gp';
+export type { HfConfig, RotatingHead } from './hf-config.ts';
 
-export interface HfConfig {
-  n_embd: number;
-  n_layer: number;
-  n_head: number;
-  vocab_size: number;
-  n_positions: number;
-  layer_norm_epsilon: number;
-  activation_function?: string;
-  model_type?: string;
-  rotatinghead: RotatingHead | null;
-  use_norm: boolean;
-  base_frequency?: number;
-  /** The whole parsed config.json, for keys rhc does not interpret. */
-  raw: Record<string, unknown>;
-}
+/** A config.json is a few hundred bytes; anything past this is not one. */
+export const MAX_CONFIG_BYTES = 2 ** 20;
+/** A shard index lists one line per tensor: GPT-2 XL's is 40 KiB. */
+export const MAX_INDEX_BYTES = 16 * 2 ** 20;
 
 export interface ExpectedTensor {
   name: string;
@@ -47,77 +39,19 @@ function checkDir(dir: string): void {
   if (!st.isDirectory()) throw new RhcError(`checkpoint '${dir}' is not a directory (expected a folder with config.json and model.safetensors)`);
 }
 
-function parseRotatingHead(where: string, v: unknown): RotatingHead | null {
-  if (v === undefined || v === null) return null;
-  if (v === 'lr' || v === 'gp') return v;
-  throw new RhcError(`${where}: unknown rotatinghead ${JSON.stringify(v)} (expected "lr", "gp" or null for plain GPT-2)`);
-}
-
 export function readHfConfig(dir: string): HfConfig {
   checkDir(dir);
   const file = path.join(dir, 'config.json');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new RhcError(`${file}: missing; a checkpoint directory needs a config.json (Hugging Face GPT-2 config)`);
-  }
+  if (!fs.existsSync(file)) throw new RhcError(`${file}: missing; a checkpoint directory needs a config.json (Hugging Face GPT-2 config)`);
+  const text = readTextFile(file, { maxBytes: MAX_CONFIG_BYTES, what: 'config.json' });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new RhcError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObject(raw)) throw new RhcError(`${file}: must be a JSON object, got ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}`);
-
-  const bad = (key: string, want: string): never => {
-    throw new RhcError(`${file}: "${key}" must be ${want}, got ${JSON.stringify(raw[key])}`);
-  };
-  const posInt = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
-    if (v === undefined) throw new RhcError(`${file}: required key "${key}" is missing`);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(key, 'a positive integer');
-    return v as number;
-  };
-  const optString = (key: string): string | undefined => {
-    const v = raw[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') bad(key, 'a string');
-    return v as string;
-  };
-
-  const n_embd = posInt('n_embd');
-  const n_layer = posInt('n_layer');
-  const n_head = posInt('n_head');
-  const vocab_size = posInt('vocab_size');
-  // GPT2Config defaults; old OpenAI configs call the context length n_ctx.
-  const n_positions = posInt(raw.n_positions === undefined && raw.n_ctx !== undefined ? 'n_ctx' : 'n_positions', 1024);
-  const eps = raw.layer_norm_epsilon ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) bad('layer_norm_epsilon', 'a positive number');
-  const use_norm = raw.use_norm ?? false;
-  if (typeof use_norm !== 'boolean') bad('use_norm', 'true or false');
-  const base_frequency = raw.base_frequency ?? undefined;
-  if (base_frequency !== undefined && (typeof base_frequency !== 'number' || !(base_frequency > 0))) bad('base_frequency', 'a positive number');
-  const rotatinghead = parseRotatingHead(file, raw.rotatinghead);
-
-  if (n_embd % n_head !== 0) throw new RhcError(`${file}: n_embd ${n_embd} is not divisible by n_head ${n_head}`);
-  if (rotatinghead && (n_embd / n_head) % 2 !== 0) {
-    throw new RhcError(`${file}: head size n_embd/n_head = ${n_embd / n_head} must be even for rotary embeddings (rotatinghead "${rotatinghead}")`);
-  }
-  return {
-    n_embd,
-    n_layer,
-    n_head,
-    vocab_size,
-    n_positions,
-    layer_norm_epsilon: eps as number,
-    activation_function: optString('activation_function'),
-    model_type: optString('model_type'),
-    rotatinghead,
-    use_norm: use_norm as boolean,
-    base_frequency: base_frequency as number | undefined,
-    raw,
-  };
+  // The checks themselves are shared with the browser-safe artifact loader.
+  return parseHfConfig(raw, file);
 }
 
 /** Mask buffers that GPT-2 files carry but that are not weights. */
@@ -128,23 +62,31 @@ function listSome(items: string[], limit = 10): string {
   return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
 }
 
+/** The files a checkpoint's weights come from: the safetensors files, and the shard index when there is one. */
+export interface WeightFiles {
+  files: string[];
+  index?: string;
+}
+
 /** The safetensors files of a checkpoint, from the shard index when there is one. */
-function weightFiles(dir: string): string[] {
+export function weightFiles(dir: string): WeightFiles {
   const single = path.join(dir, 'model.safetensors');
-  if (fs.existsSync(single)) return [single];
+  if (fs.existsSync(single)) return { files: [single] };
   const indexFile = path.join(dir, 'model.safetensors.index.json');
   if (fs.existsSync(indexFile)) {
     let index: unknown;
+    const text = readTextFile(indexFile, { maxBytes: MAX_INDEX_BYTES, what: 'shard index' });
     try {
-      index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+      index = JSON.parse(text);
     } catch (e) {
       throw new RhcError(`${indexFile}: not valid JSON: ${(e as Error).message}`);
     }
     const map = isObject(index) ? index.weight_map : undefined;
-    if (!isObject(map) || !Object.values(map).every((v) => typeof v === 'string' && v !== '' && !v.includes('/') && !v.includes('\\'))) {
+    const isShardName = (v: unknown) => typeof v === 'string' && v !== '' && v !== '.' && v !== '..' && !v.includes('/') && !v.includes('\\');
+    if (!isObject(map) || !Object.values(map).every(isShardName)) {
       throw new RhcError(`${indexFile}: "weight_map" must map tensor names to shard file names in the same directory`);
     }
-    return [...new Set(Object.values(map) as string[])].sort().map((f) => path.join(dir, f));
+    return { files: [...new Set(Object.values(map) as string[])].sort().map((f) => path.join(dir, f)), index: indexFile };
   }
   const hint = fs.existsSync(path.join(dir, 'pytorch_model.bin'))
     ? ' It has pytorch_model.bin, which rhc does not read: re-save it with model.save_pretrained(dir, safe_serialization=True).'
@@ -152,20 +94,54 @@ function weightFiles(dir: string): string[] {
   throw new RhcError(`checkpoint '${dir}' has no model.safetensors (nor model.safetensors.index.json).${hint}`);
 }
 
+/** The files a checkpoint is read from: config.json, the shard index if any, the safetensors files. */
+export function checkpointFiles(dir: string): string[] {
+  checkDir(dir);
+  const w = weightFiles(dir);
+  return [path.join(dir, 'config.json'), ...(w.index ? [w.index] : []), ...w.files];
+}
+
+/** The float dtypes a parameter may be stored in; an integer tensor is not a weight (its bits would be misread). */
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+function nonFinite(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+  return n;
+}
+
+/** Equal as weights: NaN equals NaN (a tied head copied from a wte holding NaN is still tied). */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+export interface LoadOptions {
+  /** told one line per tensor holding NaN or Inf; by default written to stderr as `warning: ...` */
+  warn?: (message: string) => void;
+}
+
+const warnOnStderr = (message: string) => {
+  process.stderr.write(`warning: ${message}\n`);
+};
+
 /**
  * Loads exactly the `expected` tensors (full HF names) as float32, converting F16/BF16.
  * Names without `transformer.` (OpenAI's GPT-2 files) are accepted; attention mask buffers are
  * skipped; `lm_head.weight` is skipped because rhc ties it to wte — but it is checked to equal
- * wte, since silently dropping an untied head would give wrong logits.
+ * wte, since silently dropping an untied head would give wrong logits. Integer tensors are
+ * refused (float data tagged I32 would load as garbage); NaN and Inf load, with a warning.
  */
-export function loadWeights(dir: string, expected: readonly ExpectedTensor[]): Map<string, Float32Array> {
+export function loadWeights(dir: string, expected: readonly ExpectedTensor[], opts: LoadOptions = {}): Map<string, Float32Array> {
   checkDir(dir);
+  const warn = opts.warn ?? warnOnStderr;
   const want = new Map(expected.map((e) => [e.name, e]));
   const found = new Map<string, { file: SafetensorsFile; stored: string }>();
   const unexpected: string[] = [];
   let lmHead: { file: SafetensorsFile; stored: string } | undefined;
 
-  for (const filePath of weightFiles(dir)) {
+  for (const filePath of weightFiles(dir).files) {
     const file = readSafetensors(filePath);
     for (const stored of file.names()) {
       const name = want.has(stored) ? stored : want.has(`transformer.${stored}`) ? `transformer.${stored}` : undefined;
@@ -190,36 +166,77 @@ export function loadWeights(dir: string, expected: readonly ExpectedTensor[]): M
   }
   for (const e of expected) {
     const { file, stored } = found.get(e.name)!;
-    const shape = file.get(stored).shape;
-    if (shape.length !== e.shape.length || shape.some((d, i) => d !== e.shape[i])) {
-      const as = stored === e.name ? '' : ` (stored as '${stored}')`;
-      throw new RhcError(`${file.path}: tensor '${e.name}'${as} has shape ${fmtShape(shape)}, expected ${fmtShape(e.shape)}`);
+    const t = file.get(stored);
+    const as = stored === e.name ? '' : ` (stored as '${stored}')`;
+    if (t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i])) {
+      throw new RhcError(`${file.path}: tensor '${e.name}'${as} has shape ${fmtShape(t.shape)}, expected ${fmtShape(e.shape)}`);
+    }
+    if (!FLOAT_DTYPES.has(t.dtype)) {
+      throw new RhcError(`${file.path}: tensor '${e.name}'${as} is stored as ${t.dtype}, an integer dtype; a weight must be F32, F16, BF16 or F64`);
     }
   }
 
   const out = new Map<string, Float32Array>();
   for (const e of expected) {
     const { file, stored } = found.get(e.name)!;
-    out.set(e.name, file.get(stored).toFloat32());
+    const data = file.get(stored).toFloat32();
+    const bad = nonFinite(data);
+    if (bad > 0) warn(`${file.path}: tensor '${e.name}' has ${bad.toLocaleString('en-US')} non-finite value(s) (NaN or Inf) among ${data.length.toLocaleString('en-US')}`);
+    out.set(e.name, data);
   }
   const wte = out.get('transformer.wte.weight');
   if (lmHead && wte) {
     const t = lmHead.file.get(lmHead.stored);
-    const head = t.toFloat32();
-    if (head.length !== wte.length || head.some((v, i) => v !== wte[i])) {
+    if (!FLOAT_DTYPES.has(t.dtype) || !sameValues(t.toFloat32(), wte)) {
       throw new RhcError(`${lmHead.file.path}: lm_head.weight ${fmtShape(t.shape)} differs from transformer.wte.weight; rhc ties the output head to the token embedding as GPT-2 does, so untied checkpoints are not supported`);
     }
   }
   return out;
 }
 
-/** Writes config.json and model.safetensors (F32, with the `format: pt` metadata transformers requires). */
-export function saveCheckpoint(dir: string, config: Record<string, unknown>, tensors: readonly TensorToWrite[]): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  } catch (e) {
-    throw new RhcError(`cannot write checkpoint to '${dir}': ${(e as Error).message}`);
+/** A dimension a configuration asks for, and who asks (for messages: "ck/config.json says", "--set gives"). */
+export interface DimClaim {
+  value: number;
+  from: string;
+}
+
+export type LayoutDims = Partial<Record<'n_layer' | 'vocab_size' | 'n_embd' | 'n_positions', DimClaim>>;
+
+/**
+ * Checks the dims a configuration asks for against the tensors a checkpoint holds, reading only
+ * the files' headers: a config.json saying n_layer=1000000 over a one-layer file must fail here,
+ * in milliseconds, not after lowering (and allocating) a million layers. GPT-2's layout names
+ * them: blocks `h.<i>.`, `wte` [vocab_size, n_embd], `wpe` [n_positions, n_embd]; a dim whose
+ * tensors are absent (a spec of another layout, a rope model without wpe) is not checked here.
+ */
+export function checkDimsAgainstWeights(dir: string, dims: LayoutDims): void {
+  checkDir(dir);
+  const layers = new Set<number>();
+  const shapes = new Map<string, { shape: readonly number[]; file: string }>();
+  for (const filePath of weightFiles(dir).files) {
+    const file = readSafetensors(filePath);
+    for (const stored of file.names()) {
+      const name = stored.replace(/^transformer\./, '');
+      const m = /^h\.(\d+)\./.exec(name);
+      if (m) layers.add(Number(m[1]));
+      else if (name === 'wte.weight' || name === 'wpe.weight') shapes.set(name, { shape: file.get(stored).shape, file: filePath });
+    }
   }
-  writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  const refuse = (claim: DimClaim, key: string, has: string): never => {
+    throw new RhcError(`${claim.from} ${key}=${claim.value}, but ${has}; the config does not describe these weights`);
+  };
+  if (dims.n_layer && layers.size > 0) {
+    const top = Math.max(...layers);
+    if (dims.n_layer.value !== top + 1) refuse(dims.n_layer, 'n_layer', `the checkpoint '${dir}' has layers 0..${top} (h.0 to h.${top})`);
+  }
+  const against = (tensor: string, axis: number, key: keyof LayoutDims) => {
+    const t = shapes.get(tensor);
+    const claim = dims[key];
+    if (!t || !claim || t.shape.length !== 2 || t.shape[axis] === claim.value) return;
+    refuse(claim, key, `${t.file} has transformer.${tensor} ${fmtShape(t.shape)} (${key} ${t.shape[axis]})`);
+  };
+  against('wte.weight', 0, 'vocab_size');
+  against('wte.weight', 1, 'n_embd');
+  against('wpe.weight', 0, 'n_positions');
+  against('wpe.weight', 1, 'n_embd');
 }

@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import { RhcError } from '../dsl/diagnostics.ts';
+import { openRegularFile, readRegularFile, writeAll, writeFileAtomic } from './files.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ALIGN = 64;
@@ -28,8 +29,8 @@ function pyTuple(shape: readonly number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 
-export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Array {
-  checkShape('encodeNpy', shape, data.length);
+/** The magic, version and header of a `<f4` array of `shape`: the bytes before its data. */
+function npyPreamble(shape: readonly number[]): Uint8Array {
   let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
   if (shape.length > 0) dict += ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length);
   // numpy pads with 1..64 spaces (never 0) before the newline; matching it exactly.
@@ -37,23 +38,56 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Ar
   const pad = ALIGN - (unpadded % ALIGN);
   const header = dict + ' '.repeat(pad) + '\n';
   if (header.length > 0xffff) throw new RhcError(`encodeNpy: header for shape ${pyTuple(shape)} is too long for .npy version 1.0`);
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  const out = new Uint8Array(10 + header.length);
   out.set(MAGIC, 0);
   out[6] = 1; // version 1.0
   out[7] = 0;
   out[8] = header.length & 0xff;
   out[9] = header.length >> 8;
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
 }
 
+const dataBytes = (data: Float32Array) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+
+export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Array {
+  checkShape('encodeNpy', shape, data.length);
+  const preamble = npyPreamble(shape);
+  const out = new Uint8Array(preamble.length + data.byteLength);
+  out.set(preamble, 0);
+  out.set(dataBytes(data), preamble.length);
+  return out;
+}
+
+/** Writes the array whole or not at all (an interrupted write leaves the old file), streaming the data. */
 export function writeNpy(file: string, shape: readonly number[], data: Float32Array): void {
-  const bytes = encodeNpy(shape, data);
+  checkShape(file, shape, data.length);
+  const preamble = npyPreamble(shape);
+  writeFileAtomic(
+    file,
+    (fd) => {
+      writeAll(fd, preamble);
+      writeAll(fd, dataBytes(data));
+    },
+    `.npy file ${file}`,
+  );
+}
+
+/** True when `file` is a regular file that starts with the .npy magic (so replacing it loses no other kind of file). */
+export function isNpyFile(file: string): boolean {
+  let fd: number;
   try {
-    fs.writeFileSync(file, bytes);
-  } catch (e) {
-    throw new RhcError(`${file}: cannot write .npy file: ${(e as Error).message}`);
+    fd = openRegularFile(file).fd;
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && MAGIC.every((b, i) => head[i] === b);
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -95,12 +129,9 @@ export function decodeNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
     : { shape, dtype: 'float64', data: new Float64Array(raw.buffer, 0, numel) };
 }
 
-export function readNpy(file: string): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new RhcError(`${file}: cannot read .npy file: ${(e as Error).message}`);
-  }
-  return decodeNpy(bytes, file);
+/** The largest .npy readNpy takes by default: well above any logits rhc writes ([1024, 50257] f32 is 196 MiB). */
+export const MAX_NPY_BYTES = 2 ** 31;
+
+export function readNpy(file: string, maxBytes = MAX_NPY_BYTES): NpyArray {
+  return decodeNpy(readRegularFile(file, { maxBytes, what: '.npy file' }), file);
 }

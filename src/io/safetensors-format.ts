@@ -110,14 +110,29 @@ function parseEntry(file: string, name: string, v: unknown, dataSize: number): S
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
 }
 
-function checkOverlaps(file: string, entries: SafetensorsEntry[]): void {
-  const sorted = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1];
-    const cur = sorted[i];
-    if (cur.begin < prev.end) {
-      fail(file, `tensors '${prev.name}' [${prev.begin}, ${prev.end}] and '${cur.name}' [${cur.begin}, ${cur.end}] overlap in the data section`);
+/**
+ * The data section must be exactly the tensors, back to back, as the reference implementation
+ * requires (its validate(): each tensor starts where the previous one ends, the last ends at the
+ * end of the file): an overlap would alias two tensors, and a gap or trailing bytes mean the
+ * header does not describe the file (a wrong header over right data, or two files concatenated).
+ */
+function checkCoverage(file: string, entries: SafetensorsEntry[], dataSize: number): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let prev: SafetensorsEntry | undefined;
+  for (const cur of sorted) {
+    if (cur.begin < at) {
+      fail(file, `tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${cur.name}' [${cur.begin}, ${cur.end}] overlap in the data section`);
     }
+    if (cur.begin > at) {
+      const after = prev ? `after tensor '${prev.name}' [${prev.begin}, ${prev.end}]` : 'at the start of the data section';
+      fail(file, `${cur.begin - at} bytes ${after} belong to no tensor (the next, '${cur.name}', starts at ${cur.begin}); the header does not describe this file`);
+    }
+    at = cur.end;
+    if (cur.end > cur.begin) prev = cur;
+  }
+  if (at < dataSize) {
+    fail(file, `${dataSize - at} trailing bytes after the last tensor (the header describes ${at} data bytes, the file holds ${dataSize}); the header does not describe this file`);
   }
 }
 
@@ -137,7 +152,8 @@ export function parseHeader(file: string, headerBytes: Uint8Array, headerLen: nu
   }
   if (!isPlainObject(header)) fail(file, `header must be a JSON object mapping tensor names to entries, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`);
 
-  const metadata: Record<string, string> = {};
+  // Keys from the file are never plain-object keys: a '__proto__' key would vanish.
+  const metadata: Record<string, string> = Object.create(null);
   const entries = new Map<string, SafetensorsEntry>();
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -150,7 +166,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, headerLen: nu
     }
     entries.set(name, parseEntry(file, name, value, dataSize));
   }
-  checkOverlaps(file, [...entries.values()]);
+  checkCoverage(file, [...entries.values()], dataSize);
   return { metadata, entries };
 }
 

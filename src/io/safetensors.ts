@@ -3,12 +3,12 @@
 // safetensors-format.ts, which browsers can load; this file adds reading and writing files.
 // Every header field is validated before any tensor-sized allocation, so a corrupt or
 // hostile file costs at most one header read and produces an RhcError, never a crash.
-// Unlike the reference reader, gaps between tensors and trailing bytes are tolerated
-// (harmless); overlaps and data past the end of the file are not.
+// As in the reference reader, the tensors must fill the data section exactly: overlaps, gaps,
+// trailing bytes and data past the end of the file are refused. Only regular files are opened
+// (a FIFO or /dev/zero named model.safetensors is refused before any read).
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { openRegularFile, writeAll, writeFileAtomic } from './files.ts';
 import { fail, fmtShape, isCount, makeSafetensorsFile, parseHeader, parseHeaderLength, type SafetensorsFile } from './safetensors-format.ts';
 
 export {
@@ -50,22 +50,8 @@ function readRange(file: string, fd: number, position: number, length: number): 
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
-  let fd: number;
+  const { fd, size } = openRegularFile(file, 'safetensors file');
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    fsError(file, 'open safetensors file', e);
-  }
-  try {
-    let size: number;
-    try {
-      const st = fs.fstatSync(fd);
-      if (st.isDirectory()) fail(file, 'is a directory, not a safetensors file');
-      size = st.size;
-    } catch (e) {
-      if (e instanceof RhcError) throw e;
-      fsError(file, 'stat safetensors file', e);
-    }
     if (size < 8) fail(file, `not a safetensors file: ${size} bytes is shorter than the 8-byte header length prefix`);
     const headerLen = parseHeaderLength(file, readRange(file, fd, 0, 8), size);
     const headerBytes = readRange(file, fd, 8, headerLen);
@@ -73,12 +59,7 @@ export function readSafetensors(file: string): SafetensorsFile {
     const header = parseHeader(file, headerBytes, headerLen, size - dataStart);
     // Data is read per tensor on demand: a checkpoint never has to fit in memory twice.
     return makeSafetensorsFile(file, header, (e) => {
-      let fd: number;
-      try {
-        fd = fs.openSync(file, 'r');
-      } catch (err) {
-        fsError(file, `reopen to read tensor '${e.name}'`, err);
-      }
+      const { fd } = openRegularFile(file, 'safetensors file');
       try {
         return readRange(file, fd, dataStart + e.begin, e.end - e.begin);
       } finally {
@@ -93,27 +74,32 @@ export function readSafetensors(file: string): SafetensorsFile {
 /**
  * Writes F32 tensors the way the reference implementation does: tensors ordered by name,
  * compact JSON with `__metadata__` first, header padded with spaces to a multiple of 8 bytes.
- * Writes to a temporary file and renames, so a crash never leaves a half-written checkpoint.
+ * The file appears whole or not at all (writeFileAtomic); the tensors are streamed to it, so a
+ * checkpoint is never held in memory twice. `shown` names the file in messages (a checkpoint
+ * built aside is written under a temporary folder, but reported under its final name).
  */
-export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): void {
+export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>, shown = file): void {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // Tensor names are never plain-object keys: `header['__proto__'] = ...` would drop the tensor.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata && Object.keys(metadata).length > 0) {
+    const meta: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') fail(file, `metadata key '${k}' must be a string, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string') fail(shown, `metadata key '${k}' must be a string, got ${JSON.stringify(v)}`);
+      meta[k] = v;
     }
-    header.__metadata__ = metadata;
+    header.__metadata__ = meta;
   }
   const seen = new Set<string>();
   let offset = 0;
   for (const t of sorted) {
-    if (t.name === '' || t.name === '__metadata__') fail(file, `invalid tensor name '${t.name}'`);
-    if (seen.has(t.name)) fail(file, `tensor '${t.name}' is given twice`);
+    if (t.name === '' || t.name === '__metadata__') fail(shown, `invalid tensor name '${t.name}'`);
+    if (seen.has(t.name)) fail(shown, `tensor '${t.name}' is given twice`);
     seen.add(t.name);
-    if (!t.shape.every(isCount)) fail(file, `tensor '${t.name}': shape ${JSON.stringify(t.shape)} must be non-negative integers`);
+    if (!t.shape.every(isCount)) fail(shown, `tensor '${t.name}': shape ${JSON.stringify(t.shape)} must be non-negative integers`);
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== numel) {
-      fail(file, `tensor '${t.name}': shape ${fmtShape(t.shape)} holds ${numel} values but ${t.data.length} were given`);
+      fail(shown, `tensor '${t.name}': shape ${fmtShape(t.shape)} holds ${numel} values but ${t.data.length} were given`);
     }
     header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + numel * 4] };
     offset += numel * 4;
@@ -123,20 +109,13 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));
-
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, prefix);
-      fs.writeSync(fd, json);
-      for (const t of sorted) fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    fsError(file, 'write safetensors file', e);
-  }
+  writeFileAtomic(
+    file,
+    (fd) => {
+      writeAll(fd, prefix);
+      writeAll(fd, json);
+      for (const t of sorted) writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    },
+    `safetensors file ${shown}`,
+  );
 }

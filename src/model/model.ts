@@ -7,7 +7,10 @@ import { DiagnosticsError, RhcError } from '../dsl/diagnostics.ts';
 import { compileModel } from '../dsl/compile.ts';
 import type { ConfigOverride } from '../dsl/config.ts';
 import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';
-import { loadWeights, readHfConfig, saveCheckpoint } from '../io/checkpoint.ts';
+import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
+import { checkDimsAgainstWeights, checkpointFiles, loadWeights, readHfConfig, type LayoutDims, type LoadOptions } from '../io/checkpoint.ts';
+import { checkReplaceableCheckpoint, writeCheckpointFiles } from '../io/checkpoint-write.ts';
+import { checkOutputNotInput, replaceDirAtomicSync, writingFiles } from '../io/files.ts';
 import { Rng } from '../io/rng.ts';
 import { checkSpecMatchesConfig, configKeysForSpec, specForConfig } from './spec.ts';
 
@@ -16,23 +19,37 @@ const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
 
 export interface Model {
   specFile: string;
+  /** every .rh file the spec loaded (absolute; the spec itself and its imports, bundled ones too) */
+  specFiles: string[];
+  /** every file the model was read from: its spec files, and a checkpoint's config.json and weights */
+  inputs: string[];
   graph: Graph;
   weights: Map<string, Float32Array>;
   /** config.json contents describing this model */
   hfConfig: Record<string, unknown>;
 }
 
-export function lowerSpec(specFile: string, overrides: readonly ConfigOverride[] = []): Graph {
+/** A spec lowered, with the .rh files it loaded (absolute paths). */
+export function lowerSpecWithFiles(specFile: string, overrides: readonly ConfigOverride[] = []): { graph: Graph; specFiles: string[] } {
   const r = compileModel(specFile, { overrides });
   if (!r.graph) throw new DiagnosticsError(r.diagnostics, r.sources);
-  return r.graph;
+  // The loader keys its sources by display path (relative to the working directory, or absolute).
+  return { graph: r.graph, specFiles: [...r.sources.keys()].map((f) => path.resolve(f)) };
 }
 
-/** config.json values as overrides: only keys the spec declares are taken. */
-export function overridesFromConfig(raw: Record<string, unknown>): ConfigOverride[] {
+export function lowerSpec(specFile: string, overrides: readonly ConfigOverride[] = []): Graph {
+  return lowerSpecWithFiles(specFile, overrides).graph;
+}
+
+/**
+ * config.json values as overrides: only keys the spec declares are taken, as the JSON types
+ * them (`exact`: "64" is not the int 64, and a string is only a `str` config's value, such as
+ * activation_function). `file` names config.json in messages.
+ */
+export function overridesFromConfig(raw: Record<string, unknown>, file = 'config.json'): ConfigOverride[] {
   return Object.entries(raw)
-    .filter(([, v]) => typeof v === 'number' || typeof v === 'boolean')
-    .map(([name, value]) => ({ name, value: value as number | boolean, origin: 'config.json', strict: false }));
+    .filter(([, v]) => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string')
+    .map(([name, value]) => ({ name, value: value as number | boolean | string, origin: file, strict: false, exact: true }));
 }
 
 export function paramShapes(graph: Graph): { name: string; shape: number[] }[] {
@@ -46,32 +63,52 @@ export function hfConfigFor(graph: Graph, specFile: string, base: Record<string,
   return {
     ...rest,
     architectures: ['GPT2LMHeadModel'],
-    activation_function: 'gelu_new',
+    // the spec's configs, activation_function among them: the values this graph was lowered with
     ...graph.config,
     ...configKeysForSpec(specFile),
   };
 }
 
-export interface CheckpointOptions {
+export interface CheckpointOptions extends LoadOptions {
   /** use this spec instead of the one config.json selects (it must select the same) */
   spec?: string;
   overrides?: readonly ConfigOverride[];
 }
 
-/** A checkpoint's graph without its weights: its spec lowered with its config.json (and overrides). */
-export function graphForCheckpoint(dir: string, opts: CheckpointOptions = {}): { specFile: string; graph: Graph; raw: Record<string, unknown> } {
+const LAYOUT_KEYS = ['n_layer', 'vocab_size', 'n_embd', 'n_positions'] as const;
+
+/** The dims of GPT-2's tensor layout as config.json and then --set ask for them (later overrides win, as in lowering). */
+function layoutDims(raw: Record<string, unknown>, overrides: readonly ConfigOverride[], configFile: string): LayoutDims {
+  const dims: LayoutDims = {};
+  for (const key of LAYOUT_KEYS) {
+    const set = [...overrides].reverse().find((o) => o.name === key);
+    const value = set ? (typeof set.value === 'string' && set.value.trim() === '' ? NaN : Number(set.value)) : Object.hasOwn(raw, key) ? raw[key] : undefined;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) dims[key] = { value, from: set ? `${set.origin} gives` : `${configFile} says` };
+  }
+  return dims;
+}
+
+/**
+ * A checkpoint's graph without its weights: its spec lowered with its config.json (and
+ * overrides). The dims are checked against the weight files' headers first, so a config that
+ * does not describe its weights fails at once instead of lowering a graph of its size.
+ */
+export function graphForCheckpoint(dir: string, opts: CheckpointOptions = {}): { specFile: string; graph: Graph; raw: Record<string, unknown>; specFiles: string[]; inputs: string[] } {
   const cfg = readHfConfig(dir);
+  const configFile = path.join(dir, 'config.json');
   const specFile = opts.spec ? path.resolve(opts.spec) : specForConfig(cfg.raw, dir);
   if (opts.spec) checkSpecMatchesConfig(specFile, cfg.raw, dir);
-  const graph = lowerSpec(specFile, [...overridesFromConfig(cfg.raw), ...(opts.overrides ?? [])]);
-  return { specFile, graph, raw: cfg.raw };
+  checkDimsAgainstWeights(dir, layoutDims(cfg.raw, opts.overrides ?? [], configFile));
+  const { graph, specFiles } = lowerSpecWithFiles(specFile, [...overridesFromConfig(cfg.raw, configFile), ...(opts.overrides ?? [])]);
+  const inputs = [...checkpointFiles(dir), ...specFiles];
+  return { specFile, graph, raw: cfg.raw, specFiles, inputs };
 }
 
 /** Loads a checkpoint directory: graph and weights. */
 export function loadModel(dir: string, opts: CheckpointOptions = {}): Model {
-  const { specFile, graph, raw } = graphForCheckpoint(dir, opts);
-  const weights = loadWeights(dir, paramShapes(graph));
-  return { specFile, graph, weights, hfConfig: hfConfigFor(graph, specFile, raw) };
+  const { specFile, graph, raw, specFiles, inputs } = graphForCheckpoint(dir, opts);
+  const weights = loadWeights(dir, paramShapes(graph), { warn: opts.warn });
+  return { specFile, specFiles, inputs, graph, weights, hfConfig: hfConfigFor(graph, specFile, raw) };
 }
 
 function fill(init: InitSpec, n: number, rng: Rng): Float32Array {
@@ -83,7 +120,7 @@ function fill(init: InitSpec, n: number, rng: Rng): Float32Array {
 
 /** GPT-2's initialisation, as each parameter's declaration says; the same seed gives the same weights. */
 export function initModel(specFile: string, opts: { seed?: number; overrides?: readonly ConfigOverride[] } = {}): Model {
-  const graph = lowerSpec(specFile, opts.overrides);
+  const { graph, specFiles } = lowerSpecWithFiles(specFile, opts.overrides);
   const rng = new Rng(opts.seed ?? 0);
   const weights = new Map<string, Float32Array>();
   for (const p of graphParams(graph)) {
@@ -94,18 +131,65 @@ export function initModel(specFile: string, opts: { seed?: number; overrides?: r
       throw new RhcError(`parameter '${p.attrs.name}' [${shape.join(', ')}] has ${n.toLocaleString('en-US')} elements, more than one tensor can hold (${MAX_TENSOR_ELEMENTS.toLocaleString('en-US')})`);
     weights.set(p.attrs.name as string, fill(p.attrs.init as InitSpec, n, rng));
   }
-  return { specFile: path.resolve(specFile), graph, weights, hfConfig: hfConfigFor(graph, specFile) };
+  return { specFile: path.resolve(specFile), specFiles, inputs: specFiles, graph, weights, hfConfig: hfConfigFor(graph, specFile) };
 }
 
-export function saveModel(model: Model, dir: string): void {
+const isBundled = (file: string) => file.startsWith(BUNDLED_SPEC_DIR + path.sep);
+
+/**
+ * The spec files a checkpoint carries so that it loads alone: a spec outside rhc's library is
+ * copied under the name config.json's rhc_spec gives, with every non-bundled file it imports at
+ * the same path relative to it. An import from outside the spec's directory cannot be placed so,
+ * and is refused before anything is written.
+ */
+function travellingSpecFiles(model: Model): { from: string; rel: string }[] {
+  const own = model.hfConfig.rhc_spec;
+  if (typeof own !== 'string' || !own.endsWith('.rh') || isBundled(model.specFile)) return [];
+  const home = path.dirname(model.specFile);
+  const out = [{ from: model.specFile, rel: own }];
+  for (const f of model.specFiles) {
+    if (f === model.specFile || isBundled(f)) continue;
+    const rel = path.relative(home, f);
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+      throw new RhcError(`${model.specFile} imports ${f}, which is outside the spec's directory ${home}; a checkpoint carries its spec's files at their paths relative to the spec, so move the imported file beside the spec (or below it)`);
+    out.push({ from: f, rel });
+  }
+  return out;
+}
+
+export interface SaveOptions {
+  /** replace `dir` even when it holds files rhc did not write (they are deleted) */
+  force?: boolean;
+}
+
+/**
+ * Writes the model as a checkpoint directory: config.json, model.safetensors and the spec files
+ * that travel with it. The directory is built aside and swapped in under the output lock, so a
+ * kill leaves the old checkpoint or the new one, never a new config over old weights. It never
+ * replaces a directory holding one of the model's inputs, and (without `force`) only replaces
+ * an empty directory or a checkpoint rhc wrote.
+ */
+export function saveModel(model: Model, dir: string, opts: SaveOptions = {}): void {
   const tensors = paramShapes(model.graph).map(({ name, shape }) => {
     const data = model.weights.get(name);
     if (!data) throw new RhcError(`no weights for parameter '${name}'`);
     return { name, shape, data };
   });
-  saveCheckpoint(dir, model.hfConfig, tensors);
-  // A spec outside rhc's library travels with its checkpoint, so the directory loads alone.
-  const own = model.hfConfig.rhc_spec;
-  if (typeof own === 'string' && own.endsWith('.rh') && path.resolve(dir, own) !== path.resolve(model.specFile))
-    fs.copyFileSync(model.specFile, path.join(dir, own));
+  const travelling = travellingSpecFiles(model);
+  checkOutputNotInput(dir, model.inputs, '--out');
+  const what = `checkpoint '${dir}'`;
+  replaceDirAtomicSync(
+    dir,
+    (tmp) => {
+      if (!opts.force) checkReplaceableCheckpoint(dir);
+      writeCheckpointFiles(tmp, model.hfConfig, tensors, dir);
+      writingFiles(what, () => {
+        for (const { from, rel } of travelling) {
+          fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+          fs.copyFileSync(from, path.join(tmp, rel));
+        }
+      });
+    },
+    what,
+  );
 }

@@ -32,19 +32,43 @@ export function bundledSpec(name: string): string {
   return path.join(BUNDLED_SPEC_DIR, `${name}.rh`);
 }
 
-/** The spec a checkpoint's config.json asks for: `rhc_spec` (next to the checkpoint, then bundled), else the seed keys. */
+/** The seed spec of this name, if it is one (own keys only: a spec called `constructor.rh` is not a seed). */
+function seedKeys(name: string): SeedConfigKeys | undefined {
+  return Object.hasOwn(SEED_SPECS, name) ? SEED_SPECS[name] : undefined;
+}
+
+/** What a file is, when it is not a regular file (a spec must be one: a FIFO or /dev/zero would never end). */
+function notRegular(file: string): string | undefined {
+  const st = fs.statSync(file);
+  if (st.isFile()) return undefined;
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+}
+
+/**
+ * The spec a checkpoint's config.json asks for: `rhc_spec` (next to the checkpoint, then bundled),
+ * else the seed keys. rhc_spec is a plain file name: the spec lives beside the checkpoint, so a
+ * path (absolute, or reaching out with `../`) would let a checkpoint read any file as its spec.
+ */
 export function specForConfig(raw: Record<string, unknown>, modelDir: string): string {
-  const named = raw.rhc_spec;
+  const where = `${modelDir}/config.json`;
+  const named = Object.hasOwn(raw, 'rhc_spec') ? raw.rhc_spec : undefined;
   if (named !== undefined) {
-    if (typeof named !== 'string' || !named) throw new RhcError(`${modelDir}/config.json: rhc_spec must be a spec name or .rh path, got ${JSON.stringify(named)}`);
+    if (typeof named !== 'string' || !named) throw new RhcError(`${where}: rhc_spec must be a spec name or .rh file name, got ${JSON.stringify(named)}`);
+    if (named.includes('/') || named.includes('\\') || named === '.' || named === '..' || named.includes('\0'))
+      throw new RhcError(`${where}: rhc_spec ${JSON.stringify(named)} is a path; it must be a plain file name, of a spec next to the checkpoint or in rhc's spec library`);
     const file = named.endsWith('.rh') ? named : `${named}.rh`;
-    for (const candidate of [path.resolve(modelDir, file), path.join(BUNDLED_SPEC_DIR, file)]) if (fs.existsSync(candidate)) return candidate;
-    throw new RhcError(`${modelDir}/config.json: rhc_spec "${named}" is neither next to the checkpoint nor in rhc's spec library`);
+    for (const candidate of [path.resolve(modelDir, file), path.join(BUNDLED_SPEC_DIR, file)]) {
+      if (!fs.existsSync(candidate)) continue;
+      const kind = notRegular(candidate);
+      if (kind) throw new RhcError(`${where}: rhc_spec "${named}" names ${candidate}, which is ${kind}, not a spec file`);
+      return candidate;
+    }
+    throw new RhcError(`${where}: rhc_spec "${named}" is neither next to the checkpoint nor in rhc's spec library`);
   }
   const head = raw.rotatinghead ?? null;
   const norm = raw.use_norm === true;
   if (head !== null && head !== 'lr' && head !== 'gp')
-    throw new RhcError(`${modelDir}/config.json: unknown rotatinghead ${JSON.stringify(head)} (expected "lr", "gp" or null for plain GPT-2)`);
+    throw new RhcError(`${where}: unknown rotatinghead ${JSON.stringify(head)} (expected "lr", "gp" or null for plain GPT-2)`);
   const name = head === null ? 'gpt2-abs' : norm ? `${head}-norm` : head;
   return bundledSpec(name);
 }
@@ -52,7 +76,7 @@ export function specForConfig(raw: Record<string, unknown>, modelDir: string): s
 /** config.json keys identifying a spec; a spec outside the seed set is named by rhc_spec. */
 export function configKeysForSpec(specFile: string): Record<string, unknown> {
   const name = specName(specFile);
-  const seed = SEED_SPECS[name];
+  const seed = seedKeys(name);
   const isBundled = path.resolve(specFile) === bundledSpec(name);
   const keys: Record<string, unknown> = { model_type: 'rotating-head-gpt2', rotatinghead: seed?.rotatinghead ?? null, use_norm: seed?.use_norm ?? false };
   if (!seed || !isBundled || name === 'rope') keys.rhc_spec = isBundled ? name : path.basename(specFile);

@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWeights, readHfConfig, saveCheckpoint } from '../../src/io/checkpoint.ts';
+import { execFileSync } from 'node:child_process';
+import { checkDimsAgainstWeights, loadWeights, readHfConfig } from '../../src/io/checkpoint.ts';
+import { checkReplaceableCheckpoint, saveCheckpoint } from '../../src/io/checkpoint-write.ts';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
 import { rhcErrorOf } from '../helpers/errors.ts';
 
@@ -77,6 +79,32 @@ describe('readHfConfig', () => {
   });
 });
 
+
+describe('reading a checkpoint is bounded, and of regular files only', () => {
+  it('config.json as a FIFO, a link to /dev/zero, or a huge file fails at once with the file named', () => {
+    const fifo = newDir();
+    execFileSync('mkfifo', [path.join(fifo, 'config.json')]);
+    const zero = newDir();
+    fs.symlinkSync('/dev/zero', path.join(zero, 'config.json'));
+    const huge = dirWithConfig(null, JSON.stringify({ ...baseConfig, pad: 'x'.repeat(2 ** 20) }));
+    const t0 = Date.now();
+    expect(rhcErrorOf(() => readHfConfig(fifo)).message).toBe(`cannot read config.json ${path.join(fifo, 'config.json')}: it is a FIFO, not a regular file`);
+    expect(rhcErrorOf(() => readHfConfig(zero)).message).toBe(`cannot read config.json ${path.join(zero, 'config.json')}: it is a device, not a regular file`);
+    expect(rhcErrorOf(() => readHfConfig(huge)).message).toMatch(/config\.json: it is 1\.0 MiB, more than the 1\.0 MiB a config\.json may be/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a shard index that is a FIFO, and a model.safetensors that is a FIFO, fail at once', () => {
+    const d = dirWithConfig(baseConfig);
+    execFileSync('mkfifo', [path.join(d, 'model.safetensors.index.json')]);
+    const t0 = Date.now();
+    expect(rhcErrorOf(() => loadWeights(d, [])).message).toContain('model.safetensors.index.json: it is a FIFO, not a regular file');
+    const e = dirWithConfig(baseConfig);
+    execFileSync('mkfifo', [path.join(e, 'model.safetensors')]);
+    expect(rhcErrorOf(() => loadWeights(e, [])).message).toContain('model.safetensors: it is a FIFO, not a regular file');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
 
 describe('loadWeights', () => {
   const expected = [
@@ -160,6 +188,55 @@ describe('loadWeights', () => {
     expect(rhcErrorOf(() => loadWeights(d, expected)).message).toContain('safe_serialization=True');
   });
 
+  it('refuses float parameters stored as I32 or I64, naming the tensor and the dtype', () => {
+    for (const [dtype, size] of [['I32', 4], ['I64', 8]] as const) {
+      const d = newDir();
+      const header = JSON.stringify({ 'transformer.h.0.attn.c_attn.bias': { dtype, shape: [2], data_offsets: [0, 2 * size] } });
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(header.length));
+      fs.writeFileSync(path.join(d, 'model.safetensors'), Buffer.concat([len, Buffer.from(header), Buffer.alloc(2 * size)]));
+      const msg = rhcErrorOf(() => loadWeights(d, [{ name: 'transformer.h.0.attn.c_attn.bias', shape: [2] }])).message;
+      expect(msg).toBe(`${path.join(d, 'model.safetensors')}: tensor 'transformer.h.0.attn.c_attn.bias' is stored as ${dtype}, an integer dtype; a weight must be F32, F16, BF16 or F64`);
+    }
+  });
+
+  it('warns once per tensor holding NaN or Inf, with the count, and still loads', () => {
+    const tensors = hfTensors();
+    tensors[0].data[3] = NaN;
+    tensors[0].data[7] = -Infinity;
+    tensors[2].data[0] = Infinity;
+    tensors.push({ name: 'lm_head.weight', shape: [5, 2], data: Float32Array.from(tensors[0].data) }); // tied, NaN included
+    const warnings: string[] = [];
+    const w = loadWeights(weightsDir(tensors), expected, { warn: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/model\.safetensors: tensor 'transformer\.wte\.weight' has 2 non-finite value\(s\) \(NaN or Inf\) among 10/);
+    expect(warnings[1]).toMatch(/tensor 'transformer\.h\.0\.attn\.c_attn\.bias' has 1 non-finite value\(s\) \(NaN or Inf\) among 6/);
+    expect(Number.isNaN(w.get('transformer.wte.weight')![3])).toBe(true);
+    expect(loadWeights(weightsDir(hfTensors()), expected, { warn: (m) => warnings.push(m) }).size).toBe(3);
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('checks the dims a config asks for against the file headers before anything is built', () => {
+    const t = (name: string, shape: number[]) => ({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const d = weightsDir([t('transformer.wte.weight', [5, 8]), t('transformer.wpe.weight', [4, 8]), t('transformer.h.0.ln_1.weight', [8]), t('transformer.h.1.ln_1.weight', [8])]);
+    const says = (value: number) => ({ value, from: 'ck/config.json says' });
+    checkDimsAgainstWeights(d, { n_layer: says(2), vocab_size: says(5), n_embd: says(8), n_positions: says(4) });
+    const t0 = Date.now();
+    expect(rhcErrorOf(() => checkDimsAgainstWeights(d, { n_layer: says(1000000) })).message).toBe(
+      `ck/config.json says n_layer=1000000, but the checkpoint '${d}' has layers 0..1 (h.0 to h.1); the config does not describe these weights`,
+    );
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(rhcErrorOf(() => checkDimsAgainstWeights(d, { vocab_size: { value: 50257, from: '--set gives' } })).message).toBe(
+      `--set gives vocab_size=50257, but ${path.join(d, 'model.safetensors')} has transformer.wte.weight [5, 8] (vocab_size 5); the config does not describe these weights`,
+    );
+    expect(rhcErrorOf(() => checkDimsAgainstWeights(d, { n_embd: says(16) })).message).toContain('has transformer.wte.weight [5, 8] (n_embd 8)');
+    expect(rhcErrorOf(() => checkDimsAgainstWeights(d, { n_positions: says(1024) })).message).toContain('has transformer.wpe.weight [4, 8] (n_positions 4)');
+    // no wpe (a rope model) and OpenAI names: only what is there is checked
+    const rope = weightsDir([t('wte.weight', [5, 8]), t('h.0.ln_1.weight', [8])]);
+    checkDimsAgainstWeights(rope, { n_layer: says(1), n_positions: says(99999) });
+    expect(rhcErrorOf(() => checkDimsAgainstWeights(rope, { n_layer: says(3) })).message).toContain('has layers 0..0');
+  });
+
   it('reads sharded checkpoints through model.safetensors.index.json', () => {
     const d = newDir();
     const [a, b, c] = hfTensors();
@@ -189,5 +266,47 @@ describe('saveCheckpoint', () => {
     expect(st.names().every((n) => st.get(n).dtype === 'F32')).toBe(true);
     const w = loadWeights(d, tensors);
     for (const t of tensors) expect(w.get(t.name)).toEqual(t.data);
+    // replacing it leaves the new checkpoint alone, with nothing left beside it
+    saveCheckpoint(d, { ...config, n_layer: 2 }, tensors.slice(0, 1));
+    expect(readHfConfig(d).n_layer).toBe(2);
+    expect(readSafetensors(path.join(d, 'model.safetensors')).names()).toEqual(['transformer.wpe.weight']);
+    expect(fs.readdirSync(path.dirname(d))).toEqual(['nested']);
+    expect(fs.readdirSync(d).sort()).toEqual(['config.json', 'model.safetensors']);
+  });
+});
+
+describe('checkReplaceableCheckpoint', () => {
+  const rhcConfig = JSON.stringify({ ...baseConfig, model_type: 'rotating-head-gpt2' });
+
+  it('allows an absent or empty directory, or a checkpoint rhc wrote (config, weights, .rh files)', () => {
+    checkReplaceableCheckpoint(path.join(tmp, 'absent'));
+    checkReplaceableCheckpoint(newDir());
+    const d = dirWithConfig(null, rhcConfig);
+    fs.writeFileSync(path.join(d, 'model.safetensors'), '');
+    fs.writeFileSync(path.join(d, 'mine.rh'), '');
+    fs.mkdirSync(path.join(d, 'lib'));
+    fs.writeFileSync(path.join(d, 'lib', 'helper.rh'), '');
+    // leftovers of a killed rhc writer are rhc's too
+    fs.writeFileSync(path.join(d, '.model.safetensors.4242.tmp'), '');
+    fs.writeFileSync(path.join(d, '.config.json.rhc-tmp-4242-0a1b2c3d'), '');
+    checkReplaceableCheckpoint(d);
+  });
+
+  it('refuses a non-empty directory that is not an rhc checkpoint, or one holding other files, mentioning --force', () => {
+    const plain = newDir();
+    fs.writeFileSync(path.join(plain, 'notes.txt'), 'mine');
+    expect(rhcErrorOf(() => checkReplaceableCheckpoint(plain)).message).toBe(
+      `--out ${plain} is not empty and is not a checkpoint rhc wrote (no config.json with model_type "rotating-head-gpt2"); writing the checkpoint would delete it: choose a new or empty directory, or pass --force to replace it`,
+    );
+    const hf = dirWithConfig({ ...baseConfig, model_type: 'gpt2' });
+    expect(rhcErrorOf(() => checkReplaceableCheckpoint(hf)).message).toContain('is not a checkpoint rhc wrote');
+    const mixed = dirWithConfig(null, rhcConfig);
+    fs.writeFileSync(path.join(mixed, 'logits.npy'), '');
+    fs.mkdirSync(path.join(mixed, 'sub'));
+    fs.writeFileSync(path.join(mixed, 'sub', 'data.bin'), '');
+    expect(rhcErrorOf(() => checkReplaceableCheckpoint(mixed)).message).toMatch(/holds files that are not part of a checkpoint \((logits\.npy, sub\/data\.bin|sub\/data\.bin, logits\.npy)\).*--force/);
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'x');
+    expect(rhcErrorOf(() => checkReplaceableCheckpoint(file)).message).toContain(`--out ${file} is a file, not a directory`);
   });
 });

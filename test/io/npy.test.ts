@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy, readNpy, writeNpy } from '../../src/io/npy.ts';
+import { decodeNpy, encodeNpy, isNpyFile, readNpy, writeNpy } from '../../src/io/npy.ts';
 import { rhcErrorOf } from '../helpers/errors.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-npy-'));
@@ -103,5 +104,39 @@ describe('readNpy', () => {
       expect(err).toContain(msg);
     });
     expect(rhcErrorOf(() => readNpy(path.join(tmp, 'missing.npy'))).message).toContain('cannot read .npy file');
+  });
+
+  it('reads only regular files, within a size limit, and promptly', () => {
+    const fifo = path.join(tmp, 'fifo.npy');
+    execFileSync('mkfifo', [fifo]);
+    const zero = path.join(tmp, 'zero.npy');
+    fs.symlinkSync('/dev/zero', zero);
+    const t0 = Date.now();
+    expect(rhcErrorOf(() => readNpy(fifo)).message).toBe(`cannot read .npy file ${fifo}: it is a FIFO, not a regular file`);
+    expect(rhcErrorOf(() => readNpy(zero)).message).toBe(`cannot read .npy file ${zero}: it is a device, not a regular file`);
+    const big = path.join(tmp, 'big.npy');
+    writeNpy(big, [64], new Float32Array(64));
+    expect(rhcErrorOf(() => readNpy(big, 100)).message).toContain('more than the 100 bytes a .npy file may be');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('writeNpy and isNpyFile', () => {
+  it('replaces a file whole, leaving nothing beside it; isNpyFile tells .npy files by their magic', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'w-'));
+    const file = path.join(dir, 'x.npy');
+    writeNpy(file, [2], Float32Array.from([1, 2]));
+    writeNpy(file, [3], Float32Array.from([-1, 0.5, 4]));
+    expect(Array.from(readNpy(file).data)).toEqual([-1, 0.5, 4]);
+    expect(fs.readdirSync(dir)).toEqual(['x.npy']);
+    expect(isNpyFile(file)).toBe(true);
+    fs.writeFileSync(path.join(dir, 'model.safetensors'), Buffer.alloc(16));
+    expect(isNpyFile(path.join(dir, 'model.safetensors'))).toBe(false);
+    expect(isNpyFile(path.join(dir, 'absent.npy'))).toBe(false);
+    execFileSync('mkfifo', [path.join(dir, 'fifo.npy')]);
+    expect(isNpyFile(path.join(dir, 'fifo.npy'))).toBe(false);
+    expect(rhcErrorOf(() => writeNpy(path.join(dir, 'no', 'such', 'x.npy'), [1], new Float32Array(1))).message).toBe(
+      `cannot write .npy file ${path.join(dir, 'no', 'such', 'x.npy')}: no such file or directory`,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,8 +102,19 @@ describe('readSafetensors: malformed files', () => {
 
   it('missing file and directory', () => {
     const missing = path.join(tmp, 'nope.safetensors');
-    expectError(missing, 'not found');
-    expectError(tmp, 'directory');
+    expectError(missing, 'no such file or directory');
+    expectError(tmp, 'it is a directory, not a regular file');
+  });
+
+  it('a FIFO or a link to /dev/zero is refused at once, not read forever', () => {
+    const fifo = path.join(tmp, 'fifo.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const zero = path.join(tmp, 'zero.safetensors');
+    fs.symlinkSync('/dev/zero', zero);
+    const t0 = Date.now();
+    expectError(fifo, 'it is a FIFO, not a regular file');
+    expectError(zero, 'it is a device, not a regular file');
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it('file shorter than 8 bytes', () => {
@@ -174,6 +186,18 @@ describe('readSafetensors: malformed files', () => {
     expectError(file, "'a' [0, 8]", "'b' [4, 8]", 'overlap');
   });
 
+  it('gaps and trailing bytes: the tensors must fill the data section, as the reference reader requires', () => {
+    const gap = build({ a: { ...ok, data_offsets: [0, 8] }, b: { ...ok, data_offsets: [12, 20] } }, [...eight, 0, 0, 0, 0, ...eight]);
+    expectError(gap, "4 bytes after tensor 'a' [0, 8] belong to no tensor", "'b', starts at 12");
+    const lead = build({ a: { ...ok, data_offsets: [4, 12] } }, [0, 0, 0, 0, ...eight]);
+    expectError(lead, '4 bytes at the start of the data section belong to no tensor');
+    const trailing = build({ a: ok }, [...eight, 1, 2, 3]);
+    expectError(trailing, '3 trailing bytes after the last tensor', 'describes 8 data bytes, the file holds 11');
+    expectError(build({}, [0]), '1 trailing bytes');
+    // empty tensors may sit anywhere inside the covered range
+    expect(readSafetensors(build({ a: ok, e: { ...ok, shape: [0], data_offsets: [8, 8] }, z: { ...ok, shape: [0], data_offsets: [0, 0] } }, eight)).names()).toEqual(['a', 'e', 'z']);
+  });
+
   it('truncated data', () => {
     // A valid two-tensor file, cut inside the second tensor.
     const full = build({ a: ok, b: { ...ok, data_offsets: [8, 16] } }, [...eight, ...eight]);
@@ -229,7 +253,31 @@ describe('writeSafetensors', () => {
     expect(st.get('x.weight').toFloat32()).toEqual(big);
     expect(Array.from(st.get('scalar').toFloat32())).toEqual([3.5]);
     expect(st.get('view').toFloat32()).toEqual(big.subarray(5, 7));
-    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(fs.readdirSync(tmp).filter((f) => f.includes('rt.safetensors.'))).toEqual([]);
+  });
+
+  it("keeps a tensor and a metadata key named '__proto__' (names are never plain-object keys)", () => {
+    const file = path.join(tmp, 'proto.safetensors');
+    writeSafetensors(
+      file,
+      [
+        { name: '__proto__', shape: [2], data: Float32Array.from([1.5, -2]) },
+        { name: 'constructor', shape: [1], data: Float32Array.from([7]) },
+      ],
+      JSON.parse('{"__proto__": "kept", "format": "pt"}'),
+    );
+    // The header, parsed here by hand: JSON.parse keeps '__proto__' as an own key.
+    const bytes = fs.readFileSync(file);
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+    expect(Object.keys(header)).toEqual(['__metadata__', '__proto__', 'constructor']);
+    expect(Object.keys(header.__metadata__)).toEqual(['__proto__', 'format']);
+    expect(header['__proto__']).toEqual({ dtype: 'F32', shape: [2], data_offsets: [0, 8] });
+    expect([...bytes.subarray(8 + n, 16 + n)]).toEqual([0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0]);
+    const st = readSafetensors(file);
+    expect(st.names()).toEqual(['__proto__', 'constructor']);
+    expect(Array.from(st.get('__proto__').toFloat32())).toEqual([1.5, -2]);
+    expect(Object.entries(st.metadata)).toEqual([['__proto__', 'kept'], ['format', 'pt']]);
   });
 
   it('rejects bad input with the tensor named', () => {
