@@ -32,9 +32,9 @@ function main(): void {
   for (const name of SEED_ARTIFACTS) {
     const dir = path.join(GENERATED_DIR, name);
     const artifact = seedArtifact(name);
-    // generated/ holds only what the generator writes: anything else there is left over.
-    for (const rel of listFiles(dir)) if (!artifact.files.has(rel)) fs.rmSync(path.join(dir, rel));
-    const { bytes } = writeArtifact(dir, artifact);
+    // generated/ holds only what the generator writes: anything else there is left over, and
+    // goes with the directory (replaced whole, as rhc compile replaces it).
+    const { bytes } = writeArtifact(dir, artifact, { force: true });
     const m = artifact.manifest;
     process.stdout.write(`${path.relative(ROOT, dir)}/: ${m.kernels.length} kernels, ${(bytes / 1024).toFixed(0)} KiB${m.constantsBytes ? ` (constants ${(m.constantsBytes / 1024).toFixed(0)} KiB)` : ''}\n`);
   }

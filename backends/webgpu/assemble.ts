@@ -15,7 +15,7 @@ import { safeText } from './wgsl.ts';
 export interface AssembleInfo {
   spec: string;
   model: string;
-  config: Record<string, number | boolean>;
+  config: Record<string, number | boolean | string>;
   bounds: ReadonlyMap<string, number>;
   maxBindingBytes: number;
   decoding?: Omit<PlanDecoding, 'caches' | 'batchSymbol' | 'seqSymbol' | 'pastSymbol'> & { batchSymbol: string; seqSymbol: string; pastSymbol: string };

@@ -3,7 +3,8 @@
 // rows, and memory planning: activations whose lifetimes (first to last dispatch binding them)
 // do not overlap share one physical buffer, assigned greedily (best fit, growing if needed).
 
-import { type Dim, dimToString } from '../../src/ir/dims.ts';
+import { type Dim, dimSymbols, dimToString } from '../../src/ir/dims.ts';
+import { RhcError } from '../../src/dsl/diagnostics.ts';
 import { planChunks } from '../../src/runtime/webgpu/buffers.ts';
 import type { DispatchDraft } from './kernel-writer.ts';
 import type { BufferRole, PlanChunking } from './plan.ts';
@@ -28,19 +29,41 @@ export function maxValue(d: Dim, bounds: ReadonlyMap<string, number>): number {
   return total;
 }
 
+/** The most elements one buffer may hold: kernels address elements with u32 indices. */
+export const MAX_BUFFER_ELEMENTS = 2 ** 32 - 1;
+
+/** What sets a size: the symbols' and config keys' names a user can lower, by the dims of a shape. */
+export type SizeLevers = (shape: readonly Dim[]) => string[];
+
+const count = (n: number) => n.toLocaleString('en-US');
+
 export class BufferPlanner {
   readonly all: LogicalBuffer[] = [];
 
   constructor(
     private readonly bounds: ReadonlyMap<string, number>,
     private readonly maxBindingBytes: number,
+    private readonly levers: SizeLevers = () => [],
   ) {}
 
   create(spec: Spec): LogicalBuffer {
     const elements = spec.shape.reduce<number>((a, d) => a * maxValue(d, this.bounds), 1);
+    if (elements > MAX_BUFFER_ELEMENTS) this.tooLarge(spec, elements);
     const b: LogicalBuffer = { ...spec, id: this.all.length, elements, ...chunked(spec.label, spec.shape, elements, this.maxBindingBytes) };
     this.all.push(b);
     return b;
+  }
+
+  /** A size the kernels cannot index is the user's config, not rhc's bug: say which and what to lower. */
+  private tooLarge(spec: Spec, elements: number): never {
+    const what = spec.role === 'weight' ? `tensor '${spec.label}'` : spec.role === 'input' ? `input '${spec.label}'` : `buffer '${spec.label}'`;
+    const symbols = [...new Set(spec.shape.flatMap(dimSymbols))];
+    const at = symbols.length > 0 ? ` at ${symbols.map((s) => `${s}=${this.bounds.get(s)}`).join(', ')}` : '';
+    const levers = this.levers(spec.shape);
+    throw new RhcError(
+      `WebGPU: ${what} [${spec.shape.map(dimToString).join(', ')}]${at} has ${count(elements)} elements, more than the ${count(MAX_BUFFER_ELEMENTS)} a kernel can index (u32); ` +
+        `lower ${levers.length > 0 ? levers.join(' or ') : "the model's dims"}`,
+    );
   }
 }
 

@@ -4,7 +4,7 @@
 // whose per-layer caches are ordinary activations; a decoder binds its own caches instead.
 
 import type { Graph } from '../../src/ir/graph.ts';
-import type { Dim } from '../../src/ir/dims.ts';
+import { dimSymbols, type Dim } from '../../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
 import { scheduleGraph } from './schedule.ts';
 import { assemble } from './assemble.ts';
@@ -69,7 +69,19 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
   if (decoding && (typeof capacity !== 'number' || !batchSymbol || !seqSymbol || !pastSymbol))
     throw new Error(`WebGPU backend: decoding needs config.n_positions and an ids input [batch, seq] (graph ${graph.name})`);
   const maxBindingBytes = opts.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
-  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0 });
+  // A buffer too large to index names what the user can lower: the flag or config behind each dim.
+  const symbolLevers = new Map<string, string>();
+  if (batchSymbol) symbolLevers.set(batchSymbol, `--max-batch (${maxBatch})`);
+  for (const s of [seqSymbol, pastSymbol]) if (s && typeof capacity === 'number') symbolLevers.set(s, `n_positions (${capacity})`);
+  const levers = (shape: readonly Dim[]): string[] => {
+    const out = new Set<string>();
+    for (const d of shape) {
+      if (typeof d !== 'number') for (const s of dimSymbols(d)) out.add(symbolLevers.get(s) ?? `the bound of ${s} (${bounds.get(s)})`);
+      else if (d > 1) for (const [k, v] of Object.entries(graph.config)) if (v === d) out.add(`${k} (${v})`);
+    }
+    return [...out];
+  };
+  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers });
   return assemble(schedule, {
     spec: opts.specName,
     model: graph.name,

@@ -134,7 +134,7 @@ export interface WebGpuPlan {
   version: typeof PLAN_VERSION;
   spec: string;
   model: string;
-  config: Record<string, number | boolean>;
+  config: Record<string, number | boolean | string>;
   symbols: PlanSymbol[];
   /** the largest binding the plan was split for */
   maxBindingBytes: number;

@@ -17,7 +17,7 @@ import { KernelWriter, type DispatchDraft } from './kernel-writer.ts';
 import { elementwiseKernel, type Epilogue, type KernelLowering, type LowerCtx } from './lowering.ts';
 import { WGSL_LOWERINGS } from './lowerings.ts';
 import { findEpilogues } from './fusion.ts';
-import { BufferPlanner } from './buffer-planner.ts';
+import { BufferPlanner, type SizeLevers } from './buffer-planner.ts';
 import { contiguousView, exprValue, isContiguous, rowMajorStrides, viewValue, type LogicalBuffer, type Value, type View } from './values.ts';
 import { safeText } from './wgsl.ts';
 
@@ -54,6 +54,8 @@ export interface ScheduleOptions {
   maxBindingBytes: number;
   /** positions a KV cache holds */
   cacheCapacity: number;
+  /** for the error when a buffer is too large: what sets its dims */
+  levers?: SizeLevers;
 }
 
 class Scheduler implements LowerCtx {
@@ -74,7 +76,7 @@ class Scheduler implements LowerCtx {
     this.users = usersOf(g);
     this.byId = nodeMap(g);
     for (const o of g.outputs) if (!o.name.startsWith('present.')) this.outputNames.set(o.id, o.name);
-    this.buffers = new BufferPlanner(opts.bounds, opts.maxBindingBytes);
+    this.buffers = new BufferPlanner(opts.bounds, opts.maxBindingBytes, opts.levers);
   }
 
   writer(op: string): KernelWriter {

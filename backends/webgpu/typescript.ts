@@ -17,20 +17,39 @@ export interface ModuleInput {
   /** the model's name in the spec */
   model: string;
   className: string;
-  config: Readonly<Record<string, number | boolean>>;
+  config: Readonly<Record<string, number | boolean | string>>;
   /** module specifier of rhc's src/runtime directory as seen from the module ('../../src/runtime') */
   runtime: string;
 }
 
-const RESERVED = new Set(['Object', 'Function', 'Array', 'Promise', 'Map', 'Set', 'Error']);
+/** What the module imports from rhc's runtime: [file under src/runtime, names, type-only]. */
+const IMPORTS: readonly (readonly [string, readonly string[], boolean])[] = [
+  ['decoder.ts', ['Decoder'], true],
+  ['generate.ts', ['generateTokens', 'type GenerateOptions'], false],
+  ['webgpu/artifact-files.ts', ['ArtifactFiles'], true],
+  ['webgpu/artifact-model.ts', ['idBatch', 'loadArtifactModel', 'type CheckpointSource'], false],
+  ['webgpu/device.ts', ['GpuContext'], true],
+  ['webgpu/model.ts', ['WebGpuModel'], true],
+];
 
-/** `gp_norm` -> `GpNormModel`: a PascalCase identifier made only of the name's ASCII letters and digits. */
+/**
+ * Names the class must not take: every name the module imports (`model web_gpu` would declare
+ * a class WebGpuModel beside the imported one, TS2440), and the globals its body refers to.
+ * Globals it does not refer to may be shadowed by a module-scoped class harmlessly.
+ */
+const TAKEN = new Set([...IMPORTS.flatMap(([, names]) => names.map((n) => n.replace(/^type /, ''))), 'GPUDevice', 'Promise', 'Partial', 'Float32Array']);
+
+/**
+ * `gp_norm` -> `GpNormModel`: a PascalCase identifier made only of the name's ASCII letters and
+ * digits; prefixed with `Rhc` when it would start with a digit or collide with a name the module uses.
+ */
 export function classNameFor(modelName: string): string {
   const words = modelName.split(/[^A-Za-z0-9]+/).filter(Boolean);
   let base = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
   if (!/^[A-Za-z]/.test(base)) base = `Rhc${base}`;
-  const name = `${base}Model`;
-  if (!/^[A-Z][A-Za-z0-9]*$/.test(name) || RESERVED.has(name)) throw new Error(`internal: class name '${name}' is not a safe identifier`);
+  let name = `${base}Model`;
+  if (TAKEN.has(name)) name = `Rhc${name}`;
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(name) || TAKEN.has(name)) throw new Error(`internal: class name '${name}' is not a safe identifier`);
   return name;
 }
 
@@ -45,8 +64,12 @@ function literal(v: number | boolean | string): string {
   return JSON.stringify(v);
 }
 
-/** A property key: a plain identifier as is, anything else quoted. */
+/**
+ * A property key: a plain identifier as is, anything else quoted. `__proto__`, plain or quoted,
+ * would set the object's prototype in a literal instead of naming a property: it is computed.
+ */
 function key(k: string): string {
+  if (k === '__proto__') return `[${JSON.stringify(k)}]`;
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : JSON.stringify(k);
 }
 
@@ -60,14 +83,7 @@ function imports(runtime: string): ImportDeclarationStructure[] {
     isTypeOnly,
     namedImports: names,
   });
-  return [
-    imp('decoder.ts', ['Decoder'], true),
-    imp('generate.ts', ['generateTokens', 'type GenerateOptions']),
-    imp('webgpu/artifact-files.ts', ['ArtifactFiles'], true),
-    imp('webgpu/artifact-model.ts', ['idBatch', 'loadArtifactModel', 'type CheckpointSource']),
-    imp('webgpu/device.ts', ['GpuContext'], true),
-    imp('webgpu/model.ts', ['WebGpuModel'], true),
-  ];
+  return IMPORTS.map(([file, names, typeOnly]) => imp(file, [...names], typeOnly));
 }
 
 function modelClass(m: ModuleInput, vocab: number, positions: number): ClassDeclarationStructure {
@@ -160,7 +176,7 @@ export function generateModelModule(m: ModuleInput): string {
   const vocab = m.config.vocab_size;
   const positions = m.config.n_positions;
   if (typeof vocab !== 'number' || typeof positions !== 'number') throw new Error(`the model's config needs vocab_size and n_positions for the typed class`);
-  if (!/^[A-Z][A-Za-z0-9]*$/.test(m.className)) throw new Error(`internal: class name '${m.className}' is not a safe identifier`);
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(m.className) || TAKEN.has(m.className)) throw new Error(`internal: class name '${m.className}' is not a safe identifier`);
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Single },

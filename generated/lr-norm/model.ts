@@ -21,6 +21,7 @@ export class LrNormModel {
     vocab_size: 50257,
     n_positions: 1024,
     layer_norm_epsilon: 0.00001,
+    activation_function: "gelu_new",
   } as const;
   /** Logits per position. */
   static readonly vocabSize = 50257;

@@ -60,7 +60,7 @@ describe('rhc CLI', () => {
   it('names a spec file it cannot read', () => {
     const r = rhc(['check', 'spec/nope.rh', 'spec']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('error: cannot read spec/nope.rh: no such file\nerror: cannot read spec: it is a directory\n');
+    expect(r.stderr).toBe('error: cannot read spec spec/nope.rh: no such file or directory\nerror: cannot read spec spec: it is a directory, not a regular file\n');
   });
 
   it('refuses options of the other target and unknown backends before doing any work', () => {

@@ -7,7 +7,8 @@ struct Params { d0: u32, d1: u32, d2: u32, nBase: u32, nEnd: u32, bRowBase: u32 
 @group(0) @binding(3) var<storage, read> b2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> b3: array<f32>;
 
-fn rh_tanh(x: f32) -> f32 {
+fn rh_tanh(x0: f32) -> f32 {
+  let x = clamp(x0, -10.0f, 10.0f);
   let a = abs(x);
   if (a < 0.125f) {
     let z = x * x;

@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Graph } from '../../ir/graph.ts';
-import { graphForCheckpoint, initModel, loadModel, lowerSpec, type Model } from '../../model/model.ts';
+import { graphForCheckpoint, initModel, loadModel, lowerSpecWithFiles, type Model } from '../../model/model.ts';
 import { specName } from '../../model/spec.ts';
 import { collectSet, parseIntOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { checkOutputNotInput } from '../../io/files.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 
 interface CompileOptions {
@@ -17,9 +18,13 @@ interface CompileOptions {
   withPast?: boolean;
   opset?: number;
   maxBatch?: number;
+  force?: boolean;
 }
 
 const TARGETS = ['webgpu', 'onnx'] as const;
+
+/** --max-batch's bound: far past any real batch, and small enough that sizes stay in safe integers. */
+const MAX_BATCH = 65536;
 
 /** Options that mean something for one target only; given to the other, they are a mistake. */
 const TARGET_OF_OPTION: Readonly<Record<string, (typeof TARGETS)[number]>> = { seed: 'onnx', withPast: 'onnx', opset: 'onnx', maxBatch: 'webgpu' };
@@ -32,14 +37,28 @@ function modelFor(file: string, opts: CompileOptions): Model {
   return loadModel(opts.weights, { spec: file, overrides: opts.set });
 }
 
+/**
+ * The default output's name, after the spec file (`generated/gp-norm/`, `gp-norm.onnx`): only a
+ * plain name, so that a spec called `...rh` cannot send the output to `generated/..`.
+ */
+export function defaultOutputName(file: string): string {
+  const name = specName(file);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name))
+    throw new UsageError(`cannot name the output after the spec file '${path.basename(file)}' (not a plain name); give -o`);
+  return name;
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 async function compileOnnx(file: string, opts: CompileOptions): Promise<void> {
   const { exportOnnx } = await import('../../../backends/onnx/index.ts');
-  const out = opts.output ?? `${specName(file)}.onnx`;
+  const out = opts.output ?? `${defaultOutputName(file)}.onnx`;
   if (!out.endsWith('.onnx')) throw new UsageError(`-o for --target onnx is a .onnx file, got '${out}'`);
+  const inputs = [file, ...(opts.weights ? [path.join(opts.weights, 'config.json'), path.join(opts.weights, 'model.safetensors')] : [])];
+  checkOutputNotInput(out, inputs, '-o');
+  checkOutputNotInput(`${out}.data`, inputs, '-o');
   const model = modelFor(file, opts);
   const r = await exportOnnx(model.graph, model.weights, {
     withPast: opts.withPast,
@@ -47,31 +66,47 @@ async function compileOnnx(file: string, opts: CompileOptions): Promise<void> {
     specName: specName(model.specFile),
     hfConfig: model.hfConfig,
     outPath: out,
+    force: opts.force,
   });
   const data = r.externalData ? ` (+ external data ${out}.data)` : '';
   const source = opts.weights ? `weights from ${opts.weights}` : `fresh weights, seed ${opts.seed}`;
   process.stdout.write(`wrote ${out}${data}: ${mib(r.bytes)}, ${model.graph.name} with ${source}${opts.withPast ? ', with past_key_values' : ''}\n`);
 }
 
-/** The graph to compile for webgpu: weights are not needed, only the dims (from --set, or a checkpoint's config.json). */
-function graphFor(file: string, opts: CompileOptions): Graph {
-  return opts.weights ? graphForCheckpoint(opts.weights, { spec: file, overrides: opts.set }).graph : lowerSpec(file, opts.set);
+/**
+ * The graph to compile for webgpu, and every file it was read from (the spec and its imports,
+ * a checkpoint's files): weights are not needed, only the dims (from --set, or config.json).
+ */
+function graphFor(file: string, opts: CompileOptions): { graph: Graph; inputs: string[] } {
+  if (opts.weights) return graphForCheckpoint(opts.weights, { spec: file, overrides: opts.set });
+  const { graph, specFiles } = lowerSpecWithFiles(file, opts.set);
+  return { graph, inputs: specFiles };
+}
+
+/** The config keys the summary line shows: GPT-2's size keys where the model has them, else all of its own. */
+function summaryConfig(config: Readonly<Record<string, unknown>>): string {
+  const gpt2 = ['n_layer', 'n_embd', 'n_head'].filter((k) => Object.hasOwn(config, k));
+  return (gpt2.length > 0 ? gpt2 : Object.keys(config)).map((k) => `${k}=${config[k]}`).join(' ');
 }
 
 async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promise<void> {
-  if (opts.maxBatch !== undefined && opts.maxBatch < 1) throw new UsageError(`--max-batch must be at least 1, got ${opts.maxBatch}`);
-  const { buildArtifact, fileBytes, writeArtifact } = await import('../../../backends/webgpu/artifact.ts');
-  const out = opts.output ?? path.join('generated', specName(file));
+  if (opts.maxBatch !== undefined && (opts.maxBatch < 1 || opts.maxBatch > MAX_BATCH)) throw new UsageError(`--max-batch must be in [1, ${MAX_BATCH}], got ${opts.maxBatch}`);
+  const { buildArtifact, checkArtifactTarget, fileBytes, writeArtifact } = await import('../../../backends/webgpu/artifact.ts');
+  const out = opts.output ?? path.join('generated', defaultOutputName(file));
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`-o for --target webgpu is a directory, but '${out}' is a file`);
-  const graph = graphFor(file, opts);
+  // Before any work: the directory is replaced whole, so it must hold no input and nothing foreign.
+  checkOutputNotInput(out, [file, ...(opts.weights ? [opts.weights] : [])], '-o');
+  checkArtifactTarget(out, { force: opts.force });
+  const { graph, inputs } = graphFor(file, opts);
+  checkOutputNotInput(out, inputs, '-o'); // the spec's imports, known only now
   const artifact = buildArtifact(graph, { specFile: file, outDir: out, maxBatch: opts.maxBatch });
-  const { bytes } = writeArtifact(out, artifact);
+  const { bytes } = writeArtifact(out, artifact, { force: opts.force });
   const m = artifact.manifest;
-  const dims = ['n_layer', 'n_embd', 'n_head'].map((k) => `${k}=${m.config[k]}`).join(' ');
+  const dims = summaryConfig(m.config);
   const constants = m.constantsBytes !== null ? `, constants.bin ${kib(m.constantsBytes)}` : '';
   process.stdout.write(
     `wrote ${out}${path.sep}: ${m.kernels.length} WGSL kernels, plan.json ${kib(fileBytes(artifact, 'plan.json'))}${constants}, ` +
-      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name} at ${dims}\n`,
+      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}\n`,
   );
 }
 
@@ -90,7 +125,8 @@ export function registerCompile(program: Command): void {
     .option('--seed <n>', 'onnx: seed for fresh weights', parseIntOption('--seed'), 0)
     .option('--with-past', 'onnx: add past_key_values inputs and present outputs (KV cache), named as Optimum does')
     .option('--opset <n>', 'onnx: opset version (17..21)', parseIntOption('--opset'))
-    .option('--max-batch <n>', 'webgpu: the largest batch the plan allocates for', parseIntOption('--max-batch'))
+    .option('--max-batch <n>', `webgpu: the largest batch the plan allocates for (1..${MAX_BATCH}, default 1)`, parseIntOption('--max-batch'))
+    .option('--force', 'replace an output rhc did not write: for webgpu the -o directory is deleted whole, whatever it holds, and the artifact written in its place; for onnx the .onnx file (and its .data) is overwritten')
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])
     .action(async (file: string, opts: CompileOptions, command: Command) => {
       if (!(TARGETS as readonly string[]).includes(opts.target)) throw new UsageError(`unknown target '${opts.target}' (targets: ${TARGETS.join(', ')})`);

@@ -2,9 +2,16 @@
 // they belong together: the checkpoint's config.json must describe the spec and the dims the
 // artifact was compiled for, and every tensor must have the shape the plan expects. Without
 // these checks a mismatched checkpoint would upload fine and produce garbage. Browser-safe.
+//
+// The config rule is the CLI's: config.json is checked by parseHfConfig (what readHfConfig
+// applies), and each config key resolves as the CLI's lowering resolves it (the checkpoint's
+// number or boolean if it has one, else the spec's default), which must equal what the artifact
+// was compiled with. So the loader accepts exactly the checkpoints the CLI would run with the
+// artifact's numbers.
 
 import { RhcError } from '../../dsl/diagnostics.ts';
 import { selectorMismatch } from '../../model/selects.ts';
+import { parseHfConfig } from '../../io/hf-config.ts';
 import type { SafetensorsFile } from '../../io/safetensors-format.ts';
 import type { GpuContext } from './device.ts';
 import { WebGpuModel, type WeightSource } from './model.ts';
@@ -21,16 +28,26 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Rejects a config.json made for another spec or other dims than the artifact's. */
-export function checkCheckpointConfig(manifest: ArtifactManifest, raw: Record<string, unknown>, where: string): void {
+/** A config.json is a few hundred bytes; anything past this is not one. */
+const MAX_CONFIG_BYTES = 2 ** 20;
+
+/** Rejects a config.json the CLI would refuse, or one made for another spec or other dims than the artifact's. */
+export function checkCheckpointConfig(manifest: ArtifactManifest, parsed: unknown, where: string): void {
+  const { raw } = parseHfConfig(parsed, where);
   const problems: string[] = [];
+  const sets: string[] = [];
   const m = selectorMismatch(raw, manifest.selects);
   if (m) problems.push(`${m.key} is ${m.have}, the artifact (${manifest.spec}) needs ${m.want}`);
   for (const [key, value] of Object.entries(manifest.config)) {
-    if (key in raw && raw[key] !== value) problems.push(`${key} is ${JSON.stringify(raw[key])}, the artifact was compiled with ${value}`);
+    // The CLI takes a config.json value only if it is a number, boolean or string (overridesFromConfig).
+    const v = Object.hasOwn(raw, key) ? raw[key] : undefined;
+    const given = typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+    const resolved = given ? v : manifest.defaults[key];
+    if (resolved === value) continue;
+    problems.push(`${key} is ${JSON.stringify(resolved)}${given ? '' : ` (absent, so the spec's default)`}, the artifact was compiled with ${value}`);
+    sets.push(`--set ${key}=${resolved}`);
   }
   if (problems.length > 0) {
-    const sets = Object.keys(manifest.config).filter((k) => k in raw && raw[k] !== manifest.config[k]).map((k) => `--set ${k}=${raw[k]}`);
     const hint = sets.length > 0 ? `; recompile with ${sets.join(' ')} (or rhc compile --weights <checkpoint>)` : '';
     throw new RhcError(`${where}: this checkpoint does not fit the artifact: ${problems.join('; ')}${hint}`);
   }
@@ -65,7 +82,7 @@ export async function loadArtifactModel(
   ctx: GpuContext,
   artifact: ArtifactFiles,
   checkpoint: CheckpointSource,
-  expect?: { spec: string; config: Readonly<Record<string, number | boolean>> },
+  expect?: { spec: string; config: Readonly<Record<string, number | boolean | string>> },
 ): Promise<LoadedArtifactModel> {
   const { manifest, artifact: compiled } = await readArtifact(artifact);
   if (expect) {
@@ -77,12 +94,11 @@ export async function loadArtifactModel(
   if (isFiles(checkpoint)) {
     let raw: unknown;
     try {
-      raw = JSON.parse(await checkpoint.text('config.json'));
+      raw = JSON.parse(await checkpoint.text('config.json', MAX_CONFIG_BYTES));
     } catch (e) {
       throw e instanceof RhcError ? e : new RhcError(`${checkpoint.location}config.json: not valid JSON: ${(e as Error).message}`);
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RhcError(`${checkpoint.location}config.json: must be a JSON object`);
-    checkCheckpointConfig(manifest, raw as Record<string, unknown>, `${checkpoint.location}config.json`);
+    checkCheckpointConfig(manifest, raw, `${checkpoint.location}config.json`);
     weights = fileWeights(manifest, await openSafetensors(checkpoint));
   } else {
     weights = checkpoint;

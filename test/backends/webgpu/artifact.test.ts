@@ -1,11 +1,14 @@
 // The WebGPU artifact as files: layout, manifest and plan, the generated TypeScript (it must
 // typecheck against the real runtime), names from a spec that cannot inject code, and the CLI.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Project, SyntaxKind } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildArtifact, prettyJson, runtimeSpecifier, writeArtifact, type Artifact } from '../../../backends/webgpu/artifact.ts';
+import { buildArtifact, checkArtifactTarget, prettyJson, runtimeSpecifier, writeArtifact, type Artifact } from '../../../backends/webgpu/artifact.ts';
+import { SEED_ARTIFACTS } from '../../../scripts/generate-artifacts.ts';
+import { rhcErrorOf } from '../../helpers/errors.ts';
 import { classNameFor, commentText, generateModelModule } from '../../../backends/webgpu/typescript.ts';
 import type { Graph } from '../../../src/ir/graph.ts';
 import { initModel, lowerSpec, saveModel } from '../../../src/model/model.ts';
@@ -62,15 +65,83 @@ describe('buildArtifact', () => {
     expect(text(artifact, 'model.ts')).toMatch(/export class GpNormModel \{/);
   });
 
-  it('writes the files and removes kernels a previous compile left', () => {
+  it('names the size and sha-256 of every other file in the manifest', () => {
+    const m = validateManifest(JSON.parse(text(artifact, 'manifest.json')), 'manifest.json');
+    const others = [...artifact.files.keys()].filter((rel) => rel !== 'manifest.json').sort();
+    expect(Object.keys(m.files).sort()).toEqual(others);
+    for (const rel of others) {
+      const bytes = Buffer.from(artifact.files.get(rel)!);
+      expect(m.files[rel], rel).toEqual({ bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+    // The spec's defaults, by which a loader resolves keys a checkpoint lacks (spec/gpt2.rh, spec/gp-norm.rh).
+    expect(m.defaults).toMatchObject({ n_layer: 24, n_embd: 1024, n_head: 16, vocab_size: 50257, n_positions: 1024, layer_norm_epsilon: 1e-5, base_frequency: 10000 });
+  });
+});
+
+describe('writeArtifact', () => {
+  const artifact = () => buildArtifact(tinyGraph(), { specFile: SPEC, outDir: path.join(ROOT, 'generated', 'tiny') });
+  const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+
+  it('replaces an earlier artifact whole: kernels it no longer has are gone, nothing is left beside it', () => {
+    const root = tempDir();
+    const dir = path.join(root, 'out');
+    const a = artifact();
+    writeArtifact(dir, a);
+    fs.writeFileSync(path.join(dir, 'kernels', 'k999_old.wgsl'), ''); // as an earlier compile's kernel...
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    // ...listed by that compile's manifest (format version 1 had no file hashes): still an rhc artifact.
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, version: 1, files: undefined, defaults: undefined, kernels: [...m.kernels, 'k999_old.wgsl'] }));
+    writeArtifact(dir, a);
+    expect(files(dir)).toEqual([...a.files.keys()].map((f) => f.split('/').join(path.sep)).sort());
+    expect(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8')).toBe(text(a, 'plan.json'));
+    expect(fs.readdirSync(root)).toEqual(['out']); // no temporary directory, no lock
+  });
+
+  it('refuses a directory holding files that are not an artifact\'s, naming one, unless forced', () => {
+    const a = artifact();
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'README.md': 'my notes' }, /holds README\.md, which is not a file of an rhc WebGPU artifact \(it has no manifest\.json\)/],
+      [{ 'kernels/mine.wgsl': '@compute fn main() {}' }, /holds kernels\/mine\.wgsl/],
+      [{ 'manifest.json': '{"name": "my app"}', 'index.html': '' }, /holds index\.html, .*\(its manifest\.json is not one of an rhc WebGPU artifact\)/],
+    ];
+    for (const [mine, message] of cases) {
+      const dir = tempDir();
+      for (const [rel, body] of Object.entries(mine)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), body);
+      }
+      expect(() => writeArtifact(dir, a)).toThrow(message);
+      expect(() => writeArtifact(dir, a)).toThrow(/--force to replace it whole/);
+      for (const [rel, body] of Object.entries(mine)) expect(fs.readFileSync(path.join(dir, rel), 'utf8')).toBe(body); // untouched
+      writeArtifact(dir, a, { force: true });
+      expect(files(dir)).toEqual([...a.files.keys()].map((f) => f.split('/').join(path.sep)).sort());
+    }
+    // A user's file beside an artifact is foreign too.
     const dir = tempDir();
-    fs.mkdirSync(path.join(dir, 'kernels'));
-    fs.writeFileSync(path.join(dir, 'kernels', 'k999_stale.wgsl'), '');
+    writeArtifact(dir, a);
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
-    writeArtifact(dir, artifact);
-    expect(fs.existsSync(path.join(dir, 'kernels', 'k999_stale.wgsl'))).toBe(false);
-    expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('mine'); // not ours: kept
-    expect(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8')).toBe(text(artifact, 'plan.json'));
+    expect(() => writeArtifact(dir, a)).toThrow(/holds notes\.txt, which is not a file of an rhc WebGPU artifact;/);
+    expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('the committed generated/<spec>/ artifacts may be recompiled in place without --force', () => {
+    for (const name of SEED_ARTIFACTS) expect(() => checkArtifactTarget(path.join(ROOT, 'generated', name)), name).not.toThrow();
+  });
+});
+
+describe('a buffer too large for u32 indexing', () => {
+  const graph = (d: Record<string, number>) => lowerSpec(SPEC, Object.entries({ n_layer: 1, n_embd: 16, n_head: 2, vocab_size: 64, n_positions: 16, ...d }).map(([k, v]) => set(`${k}=${v}`)));
+  const build = (d: Record<string, number>, maxBatch?: number) => rhcErrorOf(() => buildArtifact(graph(d), { specFile: SPEC, outDir: tempDir(), maxBatch })).message;
+
+  it('is a user error naming the tensor, its size, the limit and what to lower', () => {
+    // wpe is [n_positions, n_embd]: 10^9 * 16 elements.
+    expect(build({ n_positions: 1e9 })).toBe(
+      "WebGPU: tensor 'transformer.wpe.weight' [1000000000, 16] has 16,000,000,000 elements, more than the 4,294,967,295 a kernel can index (u32); lower n_positions (1000000000) or n_embd (16)",
+    );
+    // 2^16 batches of 2^10 positions of 64 (4 * n_embd in the MLP) = 2^32 elements, one too many.
+    expect(build({ n_positions: 1024 }, 65536)).toMatch(
+      /^WebGPU: buffer '[^']+' \[B, S, 64\] at B=65536, S=1024 has 4,294,967,296 elements, more than the 4,294,967,295 a kernel can index \(u32\); lower --max-batch \(65536\) or n_positions \(1024\)/,
+    );
   });
 });
 
@@ -103,6 +174,28 @@ describe('names from a spec cannot inject code', () => {
     const cls = file.getClasses()[0];
     expect(cls.getStaticPropertyOrThrow('specName').getFirstDescendantByKindOrThrow(SyntaxKind.StringLiteral).getLiteralValue()).toBe(EVIL);
     expect(cls.getMethods().map((m) => m.getName())).toEqual(['load', 'forward', 'generate', 'decoder', 'destroy']);
+  });
+
+  it('class names never collide with what the module imports, and typecheck for hostile model names', () => {
+    expect(classNameFor('web_gpu')).toBe('RhcWebGpuModel'); // not the imported WebGpuModel (TS2440)
+    expect(classNameFor('webGpu')).toBe('RhcWebGpuModel');
+    const names = ['web_gpu', 'WEB_GPU', 'acquire_device', 'object', 'constructor', 'promise', 'prototype', '__proto__', 'gpu_context', 'decoder', 'x'.repeat(200), 'Gp_Norm', 'gp_norm', '123', '___', 'модель'];
+    for (const model of names) {
+      const src = generateModelModule({ spec: model, specPath: `${model}.rh`, model, className: classNameFor(model), config: { vocab_size: 64, n_positions: 16, [model]: 1, constructor: 2, toString: 4 }, runtime: '../../src/runtime' });
+      expect(typeErrors(src), model).toEqual([]);
+      expect(statementKinds(src), model).toEqual(MODULE_SHAPE);
+    }
+  });
+
+  it('a config key __proto__ stays a key of the generated config, not its prototype', async () => {
+    const config: Record<string, number> = { vocab_size: 64, n_positions: 16 };
+    Object.defineProperty(config, '__proto__', { value: 7, enumerable: true });
+    const src = generateModelModule({ spec: 's', specPath: 's.rh', model: 'm', className: 'MModel', config, runtime: '../../src/runtime' });
+    expect(typeErrors(src)).toEqual([]);
+    const init = new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', src).getClasses()[0].getStaticPropertyOrThrow('config').getFirstDescendantByKindOrThrow(SyntaxKind.ObjectLiteralExpression);
+    const value = new Function(`return ${init.getText()};`)() as Record<string, unknown>;
+    expect(Object.hasOwn(value, '__proto__')).toBe(true);
+    expect(value.__proto__).toBe(7);
   });
 
   it('refuses a runtime path or config value that could not be written safely', () => {

@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArtifact, writeArtifact } from '../../../backends/webgpu/artifact.ts';
-import { initModel, loadModel, saveModel } from '../../../src/model/model.ts';
+import { graphForCheckpoint, initModel, loadModel, saveModel } from '../../../src/model/model.ts';
 import { cpuBackend } from '../../../src/runtime/backends.ts';
-import { loadArtifactModel, idBatch } from '../../../src/runtime/webgpu/artifact-model.ts';
+import { checkCheckpointConfig, loadArtifactModel, idBatch } from '../../../src/runtime/webgpu/artifact-model.ts';
+import type { ArtifactManifest } from '../../../src/runtime/webgpu/artifact-files.ts';
 import { acquireDevice, type GpuContext } from '../../../src/runtime/webgpu/device.ts';
 import { nodeFiles } from '../../../src/runtime/webgpu/node-files.ts';
 import { ROOT, tempDir } from '../../helpers/rh.ts';
@@ -55,6 +56,102 @@ describe('loadArtifactModel refuses a checkpoint that does not fit', () => {
 
   it('when the artifact directory is missing a file', async () => {
     await expect(loadArtifactModel(noGpu, nodeFiles(dir), new Map())).rejects.toThrow(/manifest\.json: file not found/);
+  });
+});
+
+describe('loadArtifactModel refuses a directory that mixes compiles', () => {
+  const other = path.join(dir, 'other');
+  beforeAll(() => {
+    const wide = initModel(spec('gp-norm'), { overrides: overrides({ ...DIMS, n_embd: 32 }) });
+    writeArtifact(other, buildArtifact(wide.graph, { specFile: spec('gp-norm'), outDir: other }));
+  });
+  const mix = (name: string, from: string, rel: string) => {
+    const mixed = path.join(dir, name);
+    fs.cpSync(artifactDir, mixed, { recursive: true });
+    fs.copyFileSync(path.join(from, rel), path.join(mixed, rel));
+    return mixed;
+  };
+
+  it('a plan from another compile, naming the file', async () => {
+    const mixed = mix('mixed-plan', other, 'plan.json');
+    await expect(loadArtifactModel(noGpu, nodeFiles(mixed), new Map())).rejects.toThrow(
+      /mixed-plan\/plan\.json: \d+ bytes, but manifest\.json says \d+: the directory mixes files of different compiles/,
+    );
+  });
+
+  it('the manifest of another compile beside this one\'s plan and kernels', async () => {
+    const mixed = mix('mixed-manifest', other, 'manifest.json');
+    await expect(loadArtifactModel(noGpu, nodeFiles(mixed), new Map())).rejects.toThrow(/mixed-manifest\/(plan\.json|kernels\/\w+\.wgsl|constants\.bin): .*mixes files of different compiles/);
+  });
+
+  it('a kernel edited in place (same size), by its sha-256', async () => {
+    const mixed = mix('edited', artifactDir, 'plan.json');
+    const kernel = fs.readdirSync(path.join(mixed, 'kernels'))[0];
+    const file = path.join(mixed, 'kernels', kernel);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toMatch(/\bf32\b/);
+    fs.writeFileSync(file, text.replace(/\bf32\b/, 'i32')); // same length: only the hash can tell
+    await expect(loadArtifactModel(noGpu, nodeFiles(mixed), new Map())).rejects.toThrow(new RegExp(`edited/kernels/${kernel.replace('.', '\\.')}: its sha-256 is [0-9a-f]+\\.\\.\\., but manifest\\.json says`));
+  });
+});
+
+describe('the config rule is the CLI\'s: the loader accepts a config.json iff the CLI would compute the artifact\'s numbers from it', () => {
+  // Two artifacts of one spec: at the spec's defaults, and with eps and base_frequency set.
+  const tuned = { layer_norm_epsilon: 0.001, base_frequency: 500 };
+  const manifests: Record<string, ArtifactManifest> = {};
+  const ckpt = path.join(dir, 'rule-ckpt');
+  let full: Record<string, unknown>;
+  beforeAll(() => {
+    for (const [name, extra] of [['plain', {}], ['tuned', tuned]] as const) {
+      const out = path.join(dir, `rule-${name}`);
+      const a = buildArtifact(initModel(spec('gp-norm'), { overrides: overrides({ ...DIMS, ...extra }) }).graph, { specFile: spec('gp-norm'), outDir: out });
+      manifests[name] = a.manifest;
+    }
+    saveModel(initModel(spec('gp-norm'), { seed: 2, overrides: overrides(DIMS) }), ckpt);
+    full = JSON.parse(fs.readFileSync(path.join(ckpt, 'config.json'), 'utf8'));
+  });
+  const without = (c: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(Object.entries(c).filter(([k]) => !keys.includes(k)));
+  const outcome = (f: () => unknown): { ok: unknown } | { error: string } => {
+    try {
+      return { ok: f() };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+  const cases: [string, (c: Record<string, unknown>) => Record<string, unknown>][] = [
+    ['only the selectors', () => ({ rotatinghead: 'gp', use_norm: true })],
+    ['complete', (c) => c],
+    ['without eps and base_frequency', (c) => without(c, 'layer_norm_epsilon', 'base_frequency')],
+    ['with n_embd as a string', (c) => ({ ...c, n_embd: '16' })],
+    ['with n_head not dividing n_embd', (c) => ({ ...c, n_head: 3 })],
+  ];
+  const run = (name: string, make: (c: Record<string, unknown>) => Record<string, unknown>, artifact: string) => {
+    const raw = make(full);
+    fs.writeFileSync(path.join(ckpt, 'config.json'), JSON.stringify(raw));
+    const where = path.join(ckpt, 'config.json');
+    const cli = outcome(() => graphForCheckpoint(ckpt, { spec: spec('gp-norm') }).graph.config);
+    const loader = outcome(() => checkCheckpointConfig(manifests[artifact], JSON.parse(JSON.stringify(raw)), where));
+    if ('error' in cli) expect(loader, name).toEqual(cli); // the same words
+    else expect('ok' in loader, `${name}: ${JSON.stringify(loader)}`).toBe(JSON.stringify(cli.ok) === JSON.stringify(manifests[artifact].config));
+    return { cli, loader };
+  };
+
+  it.each(cases)('%s', (name, make) => {
+    const plain = run(name, make, 'plain');
+    const tunedRun = run(name, make, 'tuned');
+    if (name === 'only the selectors') expect(plain.loader).toEqual({ error: `${path.join(ckpt, 'config.json')}: required key "n_embd" is missing` });
+    if (name === 'complete') expect(plain.loader).toEqual({ ok: undefined });
+    if (name === 'without eps and base_frequency') {
+      expect(plain.loader).toEqual({ ok: undefined }); // the spec's defaults are what the artifact has
+      // The CLI would run with eps 1e-5: the artifact's 0.001 would be wrong numbers.
+      expect((tunedRun.cli as { ok: Record<string, unknown> }).ok.layer_norm_epsilon).toBe(1e-5);
+      expect((tunedRun.loader as { error: string }).error).toMatch(/layer_norm_epsilon is 0\.00001 \(absent, so the spec's default\), the artifact was compiled with 0\.001; base_frequency is 10000 \(absent, so the spec's default\), the artifact was compiled with 500; recompile with --set layer_norm_epsilon=0\.00001 --set base_frequency=10000/);
+    }
+  });
+
+  it('loadArtifactModel applies it: a config.json of just the selectors is refused as the CLI refuses it', async () => {
+    fs.writeFileSync(path.join(ckpt, 'config.json'), JSON.stringify({ rotatinghead: 'gp', use_norm: true }));
+    await expect(loadArtifactModel(noGpu, nodeFiles(artifactDir), nodeFiles(ckpt))).rejects.toThrow(/config\.json: required key "n_embd" is missing/);
   });
 });
 
