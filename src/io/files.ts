@@ -222,14 +222,14 @@ function processAlive(pid: number): boolean {
 
 function acquireLock(target: string): string {
   const lock = lockPath(target);
+  // The lock lives beside the output, so the output's folder is made first (as any writer would).
+  writingFiles(target, () => fs.mkdirSync(path.dirname(lock), { recursive: true }));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
       return lock;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new RhcError(`cannot write ${target}: ${fsReason(e)} (while taking the lock ${lock})`);
-      }
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RhcError(`cannot write ${target}: ${fsReason(e)}`);
     }
     let holder = NaN;
     try {
