@@ -34,6 +34,30 @@ function parseRotatingHead(where: string, v: unknown): RotatingHead | null {
 }
 
 /**
+ * GPT2Config keys that change what the model computes, with the one value rhc's GPT-2 (spec/gpt2.rh)
+ * computes. Hugging Face would read any other value and give other logits (or refuse the
+ * weights), so a checkpoint that sets one is refused rather than run as something it is not.
+ */
+const FIXED_KEYS: readonly { key: string; value: unknown; means: string }[] = [
+  { key: 'scale_attn_weights', value: true, means: 'attention scores are scaled by 1/sqrt(head size)' },
+  { key: 'scale_attn_by_inverse_layer_idx', value: false, means: 'no layer scales its attention scores by 1/(layer index + 1)' },
+  { key: 'tie_word_embeddings', value: true, means: 'the output head is the token embedding (lm_head tied to wte)' },
+  { key: 'add_cross_attention', value: false, means: 'the model has no cross-attention layers' },
+];
+
+function checkArchitectureKeys(where: string, get: (key: string) => unknown, n_embd: number): void {
+  for (const { key, value, means } of FIXED_KEYS) {
+    const v = get(key);
+    if (v !== undefined && v !== value)
+      throw new RhcError(`${where}: "${key}": ${JSON.stringify(v)} is not supported; rhc computes ${key}=${JSON.stringify(value)} (${means})`);
+  }
+  // n_inner null (or absent) means 4 * n_embd, GPT-2's MLP width, which is what the spec builds.
+  const inner = get('n_inner');
+  if (inner !== undefined && inner !== null && inner !== 4 * n_embd)
+    throw new RhcError(`${where}: "n_inner": ${JSON.stringify(inner)} is not supported; rhc's GPT-2 MLP is 4 * n_embd = ${4 * n_embd} wide (use null)`);
+}
+
+/**
  * Checks parsed config.json contents (`where` names the file in messages): the GPT-2 keys rhc
  * needs are present and of the right kind, and the dims fit together.
  */
@@ -71,6 +95,7 @@ export function parseHfConfig(raw: unknown, where: string): HfConfig {
   if (base_frequency !== undefined && (typeof base_frequency !== 'number' || !(base_frequency > 0))) bad('base_frequency', 'a positive number');
   const rotatinghead = parseRotatingHead(where, get('rotatinghead'));
 
+  checkArchitectureKeys(where, get, n_embd);
   if (n_embd % n_head !== 0) throw new RhcError(`${where}: n_embd ${n_embd} is not divisible by n_head ${n_head}`);
   if (rotatinghead && (n_embd / n_head) % 2 !== 0) {
     throw new RhcError(`${where}: head size n_embd/n_head = ${n_embd / n_head} must be even for rotary embeddings (rotatinghead "${rotatinghead}")`);
