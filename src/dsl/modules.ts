@@ -11,6 +11,7 @@ import { evalDim, evalExpr } from './expressions.ts';
 import { pairArgs, type ArgValue } from './functions.ts';
 import { describe, type Instance, POISON, Scope, type Value } from './values.ts';
 import { valueKey } from './budget.ts';
+import { MAX_REPEAT } from './limits.ts';
 
 export function instantiate(el: Elaborator, decl: ModuleDecl, args: readonly ArgValue[], path: string, loc: SourceLocation): Instance | undefined {
   const members = new Scope(el.globals);
@@ -67,6 +68,10 @@ function instantiateMembers(el: Elaborator, decl: ModuleDecl, path: string, memb
         if (count === undefined) continue;
         if (typeof count !== 'number' || count < 0) {
           el.error(m.count.loc, `a repeat count must be a non-negative integer, got ${String(count)}`);
+          continue;
+        }
+        if (count > MAX_REPEAT) {
+          el.error(m.count.loc, `a repeat count of ${count.toLocaleString('en-US')} is more than the ${MAX_REPEAT.toLocaleString('en-US')} copies one submodule may have`);
           continue;
         }
         const list: Instance[] = [];
