@@ -11,7 +11,8 @@ export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70 } as const;
 export const EXIT_STATUS_HELP = `
 Exit status:
   0   success
-  1   the input was wrong or could not be read or written (the message names the file, line and column, tensor or flag)
+  1   the input was wrong or could not be read or written: a spec, a checkpoint, a file, or a --set value the
+      spec rejects (the message names the file, line and column, tensor or flag)
   2   the command line was wrong (unknown command or option, a bad option value, options that exclude each other)
   70  an internal error in rhc (please report it; RHC_DEBUG=1 shows the stack)`;
 

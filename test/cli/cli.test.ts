@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rhc, writeFiles } from '../helpers/rh.ts';
+import { spawnSync } from 'node:child_process';
+import { ROOT, rhc, writeFiles } from '../helpers/rh.ts';
 
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 
@@ -55,6 +56,33 @@ describe('rhc CLI', () => {
     expect(both.status).toBe(2);
     expect(both.stderr).toContain('give exactly one of --ids or --text');
     for (const r of [unknown, badValue, malformed, both]) noStack(r.stderr);
+  });
+
+  it('exits 2 for every command-line mistake, as --help documents, and refuses ir option mixes', () => {
+    const help = rhc(['--help']);
+    expect(help.stdout).toMatch(/Exit status:\n {2}0 {3}success\n {2}1 {3}the input was wrong[\s\S]*\n {2}2 {3}the command line was wrong[\s\S]*\n {2}70 {2}an internal error/);
+    for (const args of [['nosuch'], ['forward'], ['check', '--no-such-flag', 'spec/gp.rh'], ['generate', 'x', '--prompt', 'hi', '--seed', '1e3']]) {
+      const r = rhc(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      noStack(r.stderr);
+    }
+    const mixed = rhc(['ir', 'spec/gp.rh', '--after', 'dce', '--passes', 'dce']);
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toBe('error: give --after (a stage of the standard pipeline) or --passes (your own list), not both\n');
+    const twice = rhc(['ir', 'spec/gp.rh', '--set', 'n_layer=1', '--passes', 'kv-cache,kv-cache']);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toBe('error: --passes: kv-cache adds the cache inputs once; list it once\n');
+    const seed = rhc(['generate', 'no/such/dir', '--prompt', 'hi', '--seed', '100000000000000000000']);
+    expect(seed.status).toBe(2);
+    expect(seed.stdout).toBe(''); // refused before the prompt is echoed
+    expect(seed.stderr).toBe('error: --seed: 100000000000000000000 is too large (at most 9007199254740991 in magnitude)\n');
+  });
+
+  it('runs through npx without a word from npm', () => {
+    const r = spawnSync('npx', ['rhc', '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('names a spec file it cannot read', () => {
