@@ -2,6 +2,7 @@
 // from a Hugging Face checkpoint directory or freshly initialised as GPT-2 does.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DiagnosticsError, RhcError } from '../dsl/diagnostics.ts';
 import { compileModel } from '../dsl/compile.ts';
@@ -10,7 +11,7 @@ import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
 import { checkDimsAgainstWeights, checkpointFiles, loadWeights, readHfConfig, type LayoutDims, type LoadOptions } from '../io/checkpoint.ts';
 import { checkReplaceableCheckpoint, writeCheckpointFiles } from '../io/checkpoint-write.ts';
-import { checkOutputNotInput, replaceDirAtomicSync, writingFiles } from '../io/files.ts';
+import { checkOutputNotInput, formatBytes, replaceDirAtomicSync, writingFiles } from '../io/files.ts';
 import { Rng } from '../io/rng.ts';
 import { checkSpecMatchesConfig, configKeysForSpec, specForConfig } from './spec.ts';
 
@@ -123,13 +124,25 @@ export function initModel(specFile: string, opts: { seed?: number; overrides?: r
   const { graph, specFiles } = lowerSpecWithFiles(specFile, opts.overrides);
   const rng = new Rng(opts.seed ?? 0);
   const weights = new Map<string, Float32Array>();
-  for (const p of graphParams(graph)) {
-    const shape = p.type.shape as number[];
-    const n = shape.reduce((a, b) => a * b, 1);
+  const params = graphParams(graph).map((p) => ({ p, shape: p.type.shape as number[], n: (p.type.shape as number[]).reduce((a, b) => a * b, 1) }));
+  for (const { p, shape, n } of params) {
     // A typed array holds at most 2^32 - 1 elements here; say so rather than fail inside V8.
     if (n > MAX_TENSOR_ELEMENTS)
       throw new RhcError(`parameter '${p.attrs.name}' [${shape.join(', ')}] has ${n.toLocaleString('en-US')} elements, more than one tensor can hold (${MAX_TENSOR_ELEMENTS.toLocaleString('en-US')})`);
-    weights.set(p.attrs.name as string, fill(p.attrs.init as InitSpec, n, rng));
+  }
+  // Checked before the first allocation: a model bigger than the machine fails in a line, not in V8.
+  const bytes = params.reduce((sum, { n }) => sum + 4 * n, 0);
+  if (bytes > os.totalmem())
+    throw new RhcError(`the model's ${(bytes / 4).toLocaleString('en-US')} parameters need ${formatBytes(bytes)} of float32 weights, more than this machine's ${formatBytes(os.totalmem())} of memory`);
+  for (const { p, shape, n } of params) {
+    let data: Float32Array;
+    try {
+      data = fill(p.attrs.init as InitSpec, n, rng);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw new RhcError(`cannot allocate ${formatBytes(4 * n)} for parameter '${p.attrs.name}' [${shape.join(', ')}]: out of memory (the model needs ${formatBytes(bytes)} in all)`);
+    }
+    weights.set(p.attrs.name as string, data);
   }
   return { specFile: path.resolve(specFile), specFiles, inputs: specFiles, graph, weights, hfConfig: hfConfigFor(graph, specFile) };
 }
