@@ -10,7 +10,8 @@ import { renderModel } from './render.ts';
 import onnxProto from 'onnx-proto';
 
 export async function onnxDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>): Promise<Decoder> {
-  const prepared = prepareForOnnx(graph, true);
+  // Logits [1, 1, vocab]: ln_f and the lm_head run on the last position only.
+  const prepared = prepareForOnnx(graph, true, true);
   const model = renderModel(prepared, weights, { producerVersion: RHC_VERSION });
   const session: OrtSession = await openSession(onnxProto.onnx.ModelProto.encode(model).finish());
   // [B, H, P, D] each, as the kv-cache pass made them

@@ -46,9 +46,13 @@ const POSITIONS_NOTE =
   'positions are computed in the graph as past_sequence .. past_sequence+sequence-1 (0-based); ' +
   'there is no attention_mask or position_ids input, so every row of a batch must hold real tokens (no padding)';
 
-/** The IR the export renders: the standard pipeline (tables included), plus the KV cache when asked. */
-export function prepareForOnnx(graph: Graph, withPast = false): Graph {
-  return runPipeline(graph, { tabulate: true, kvCache: withPast });
+/**
+ * The IR the export renders: the standard pipeline (tables included), plus the KV cache when
+ * asked, and logits of the last position only (`last-position`) when asked: rhc's own decoder
+ * does, a plain `--with-past` export keeps Optimum's logits [batch, sequence, vocab].
+ */
+export function prepareForOnnx(graph: Graph, withPast = false, lastPosition = false): Graph {
+  return runPipeline(graph, { tabulate: true, kvCache: withPast, lastPosition });
 }
 
 export function onnxMetadata(specName: string, hfConfig: Record<string, unknown>, withPast: boolean): Record<string, string> {

@@ -10,7 +10,7 @@ export function transposeView(v: View, perm: readonly number[]): View {
   return { ...v, strides: perm.map((p) => v.strides[p]) };
 }
 
-export function sliceView(v: View, axis: number, start: number): View {
+export function sliceView(v: View, axis: number, start: Dim): View {
   return { ...v, offset: dimAdd(v.offset, dimMul(start, v.strides[axis])) };
 }
 

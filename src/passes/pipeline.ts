@@ -8,6 +8,7 @@ import { eliminateCommonSubexpressions } from './cse.ts';
 import { foldConstants } from './fold-constants.ts';
 import { tabulatePositions } from './tabulate-positions.ts';
 import { addKvCache } from './kv-cache.ts';
+import { lastPosition, lastRows } from './last-position.ts';
 
 export interface Pass {
   readonly name: string;
@@ -21,6 +22,8 @@ export const PASSES = [
   { name: 'tabulate-positions', summary: 'replace functions of pos alone by gather(table, pos)', run: tabulatePositions },
   { name: 'dce', summary: 'drop nodes no output depends on', run: eliminateDeadCode },
   { name: 'kv-cache', summary: 'add past_key_values inputs and present outputs for incremental decoding', run: addKvCache },
+  { name: 'last-position', summary: 'compute logits for the last position only (ln_f and the lm_head on B rows)', run: lastPosition },
+  { name: 'last-rows', summary: 'compute logits for the last R positions, R a new symbol (1 to decode, S for a forward)', run: (g) => lastRows(g).graph },
 ] as const satisfies readonly Pass[];
 
 export type PassName = (typeof PASSES)[number]['name'];
@@ -43,12 +46,18 @@ export interface PipelineVariant {
   tabulate: boolean;
   /** Append `kv-cache`: decoders, and ONNX exports `--with-past`. */
   kvCache: boolean;
+  /**
+   * Append `last-position`: decoders, which want the next token's logits only, so ln_f and the
+   * lm_head run on one row per sequence. (The WebGPU plan, which also serves forward(), runs
+   * `last-rows` instead: src/passes/last-position.ts.)
+   */
+  lastPosition?: boolean;
 }
 
 /** The passes a backend runs, in order: `PIPELINE` as `variant` says. */
 export function pipelineFor(variant: PipelineVariant): PassName[] {
   const passes = variant.tabulate ? [...PIPELINE] : PIPELINE.filter((p) => p !== 'tabulate-positions');
-  return variant.kvCache ? [...passes, 'kv-cache'] : passes;
+  return [...passes, ...(variant.kvCache ? (['kv-cache'] as const) : []), ...(variant.lastPosition ? (['last-position'] as const) : [])];
 }
 
 export function getPass(name: string): Pass {

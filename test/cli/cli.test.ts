@@ -43,6 +43,13 @@ describe('rhc CLI', () => {
     expect(json.outputs[0].name).toBe('logits');
   });
 
+  it('shows last-position: ln_f and the lm_head on the last position, logits [B, 1, vocab]', () => {
+    const r = rhc(['ir', 'spec/gp.rh', '--set', 'n_embd=16', '--set', 'n_head=2', '--set', 'n_layer=1', '--passes', 'cse,kv-cache,last-position']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/%(\d+): f32\[B, 1, 16\] = slice %\d+ \{axis=1, start=S - 1, end=S\} +# last position\n.*= layer_norm %\1 /);
+    expect(r.stdout).toMatch(/%(\d+): f32\[B, 1, 50257\] = matmul [^\n]*\n {2}return logits = %\1\n/);
+  });
+
   it('reports bad options and bad config values as usage errors', () => {
     const unknown = rhc(['ir', 'spec/gp.rh', '--set', 'n_hed=4']);
     expect(unknown.status).toBe(1);

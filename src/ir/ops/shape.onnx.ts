@@ -10,7 +10,7 @@ export const shapeLowerings: { [K in keyof typeof shapeOps]: OnnxLowering } = {
   transpose: (ctx, n, [x]) => ctx.op('Transpose', [x], { perm: ints((n.attrs as unknown as TransposeAttrs).perm) }),
   slice: (ctx, n, [x]) => {
     const a = n.attrs as unknown as SliceAttrs;
-    return ctx.op('Slice', [x, ctx.i64([a.start]), ctx.i64([a.end]), ctx.i64([a.axis])]);
+    return ctx.op('Slice', [x, ctx.shape([a.start]), ctx.shape([a.end]), ctx.i64([a.axis])]);
   },
   concat: (ctx, n, xs) => ctx.op('Concat', xs, { axis: int((n.attrs as unknown as ConcatAttrs).axis) }),
   broadcast: (ctx, n, [x]) => ctx.op('Expand', [x, ctx.shape((n.attrs as unknown as BroadcastAttrs).shape)]),

@@ -1,14 +1,16 @@
 // Ops that move data without arithmetic: reshape, transpose, slice, concat, broadcast, gather.
+// A slice's bounds may be symbolic (S - 1 : S, the last position of a sequence of any length):
+// its length end - start must still be known at compile time or be a dim of its own.
 
 import { defineOps } from '../registry.ts';
-import { type Dim, dimAdd, dimEq, dimEval, dimToString, numElements, shapeToString } from '../dims.ts';
+import { type Dim, dimAdd, dimEq, dimEval, dimSub, dimToString, isConcrete, numElements, shapeToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
 import { alloc, broadcastIndex, normaliseAxis, size, stridesOf, stridedIndex } from '../reference.ts';
 import { checkAxis } from './common.ts';
 
 export interface ReshapeAttrs { shape: readonly Dim[] }
 export interface TransposeAttrs { perm: readonly number[] }
-export interface SliceAttrs { axis: number; start: number; end: number }
+export interface SliceAttrs { axis: number; start: Dim; end: Dim }
 export interface ConcatAttrs { axis: number }
 export interface BroadcastAttrs { shape: readonly Dim[] }
 
@@ -57,21 +59,29 @@ export const shapeOps = defineOps({
     pure: true,
     inferType: ([x], a: SliceAttrs) => {
       const ax = checkAxis('slice', a.axis, x.shape.length);
-      const d = x.shape[ax];
-      const fits = typeof d !== 'number' || a.end <= d;
-      if (!Number.isInteger(a.start) || !Number.isInteger(a.end) || a.start < 0 || a.end < a.start || !fits)
-        throw new OpTypeError(`slice: bounds ${a.start}:${a.end} do not fit axis ${a.axis} of ${typeToString(x)}`);
-      return tensorType(x.dtype, x.shape.map((dim, i) => (i === ax ? a.end - a.start : dim)));
+      const length = dimSub(a.end, a.start);
+      const room = dimSub(x.shape[ax], a.end);
+      // Bounds that are not numbers are checked where they are: each must be an integer
+      // polynomial, and whatever is known (the length, the room left after end) non-negative.
+      const integral = (d: Dim) => (typeof d === 'number' ? Number.isInteger(d) : [...d.terms.values()].every(Number.isInteger));
+      const ok = integral(a.start) && integral(a.end) && (!isConcrete(a.start) || a.start >= 0) &&
+        (!isConcrete(length) || length >= 0) && (!isConcrete(room) || room >= 0);
+      if (!ok) throw new OpTypeError(`slice: bounds ${dimToString(a.start)}:${dimToString(a.end)} do not fit axis ${a.axis} of ${typeToString(x)}`);
+      return tensorType(x.dtype, x.shape.map((dim, i) => (i === ax ? length : dim)));
     },
     evaluate: ([x], a: SliceAttrs, env) => {
       const ax = normaliseAxis(a.axis, x.shape.length);
       const outer = size(x.shape.slice(0, ax));
       const inner = size(x.shape.slice(ax + 1));
       const n = x.shape[ax];
-      const m = a.end - a.start;
+      const start = dimEval(a.start, env.dims);
+      const end = dimEval(a.end, env.dims);
+      // Symbolic bounds are only known now: a run whose sizes put them outside the axis is refused.
+      if (start < 0 || end < start || end > n) throw new RangeError(`slice: bounds ${start}:${end} (${dimToString(a.start)}:${dimToString(a.end)}) do not fit axis ${a.axis} of length ${n}`);
+      const m = end - start;
       const out = alloc(x.dtype, x.shape.map((d, i) => (i === ax ? m : d)), env);
       for (let o = 0; o < outer; o++)
-        out.data.set(x.data.subarray((o * n + a.start) * inner, (o * n + a.end) * inner), o * m * inner);
+        out.data.set(x.data.subarray((o * n + start) * inner, (o * n + end) * inner), o * m * inner);
       return out;
     },
   },

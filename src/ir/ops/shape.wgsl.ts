@@ -37,7 +37,7 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
     const a = n.attrs as unknown as SliceAttrs;
     const axis = normaliseAxis(a.axis, x.shape.length);
     if (x.view) return viewValue(x.dtype, n.type.shape, sliceView(x.view, axis, a.start));
-    return exprValue(x.dtype, n.type.shape, (k, at) => x.emit(k, { axes: withAxis(at.axes, axis, `(${at.axes[axis]} + ${a.start}u)`) }));
+    return exprValue(x.dtype, n.type.shape, (k, at) => x.emit(k, { axes: withAxis(at.axes, axis, `(${at.axes[axis]} + ${k.dim(a.start)})`) }));
   }),
   broadcast: lazy((n, [x]) => {
     const to = (n.attrs as unknown as BroadcastAttrs).shape;

@@ -10,7 +10,8 @@ import { checkAppend, emptyPastShape, positions, type Decoder } from '../decoder
 import { interpret, paramTensors } from './interpreter.ts';
 
 export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Float32Array>, precision: Precision = 'f32'): Decoder {
-  const cached = runPipeline(graph, { tabulate: false, kvCache: true });
+  // Only the next token's logits are wanted: ln_f and the lm_head run on the last position alone.
+  const cached = runPipeline(graph, { tabulate: false, kvCache: true, lastPosition: true });
   const params = paramTensors(cached, weights);
   const pastInputs = cached.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`));
   const capacity = graph.config.n_positions as number;
@@ -40,7 +41,7 @@ export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Floa
         return [name, out.get(PRESENT_PREFIX + name.slice(PAST_PREFIX.length))!];
       }));
       length += ids.length;
-      const logits = out.get('logits')!.data;
+      const logits = out.get('logits')!.data; // [1, 1, vocab]
       return Float32Array.from(logits.subarray(logits.length - vocab));
     },
     reset() {

@@ -1,7 +1,9 @@
 // A compiled model on a WebGPU device: forward passes over whole sequences, and decoders that
 // keep a KV cache on the GPU (keys stored already rotated, each new token rotated at its
-// absolute position). Weights are uploaded once; only logits are read back (a decoder reads
-// just the last position's row). Browser-safe: no Node APIs, the same file runs in a page.
+// absolute position). Weights are uploaded once; only logits are read back. A decoder computes
+// and reads just the last position's row: plans with decoding.logitRowsSymbol run ln_f and the
+// lm_head on that many final positions, every one for a forward and one for a decoder.
+// Browser-safe: no Node APIs, the same file runs in a page.
 
 import { RhcError } from '../../dsl/diagnostics.ts';
 import { evalDimText, type PlanIO, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
@@ -65,6 +67,8 @@ export class WebGpuModel {
         }
       });
     }
+    const rows = this.plan.decoding?.logitRowsSymbol;
+    if (rows && !dims.has(rows)) dims.set(rows, dims.get(this.plan.decoding!.seqSymbol) ?? 0); // every position's logits
     for (const s of this.plan.symbols) if (!dims.has(s.name)) dims.set(s.name, 0);
     const wanted = this.plan.outputs.filter((o) => !outputs || outputs.includes(o.name));
     const reads = wanted.map((o) => fullRead(o, dims));
@@ -79,6 +83,7 @@ export class WebGpuModel {
     if (positionOffset + seq > d.capacity)
       throw new RhcError(`positions ${positionOffset}..${positionOffset + seq - 1} exceed the model's ${d.capacity} positions`);
     const dims = new Map([[d.batchSymbol, batch], [d.seqSymbol, seq], [d.pastSymbol, 0]]);
+    if (d.logitRowsSymbol) dims.set(d.logitRowsSymbol, seq);
     const inputs = new Map<string, Int32Array>([[d.idsInput, ids], [d.positionsInput, positions(seq, positionOffset)]]);
     const logits = this.output(d.logitsOutput);
     const [out] = await this.execute(dims, inputs, undefined, [fullRead(logits, dims)]);
@@ -106,13 +111,16 @@ export class WebGpuModel {
         const idsInput = this.plan.inputs.find((x) => x.name === d.idsInput)!;
         if (idsInput.indexes) checkIndexes(idsInput, Int32Array.from(ids)); // all of them, before any piece runs
         const cacheSet = await caches;
-        // Pieces of at most maxSeq tokens (the activations' size); only the last piece's last row is read.
+        // Pieces of at most maxSeq tokens (the activations' size); only the last piece's last row is
+        // read, and with logitRowsSymbol (bound to 1) it is the only row computed.
         let row: Float32Array | Int32Array = new Float32Array(0);
         for (let at = 0; at < ids.length; at += this.maxSeq) {
           const piece = Int32Array.from(ids.slice(at, at + this.maxSeq));
           const dims = new Map([[d.batchSymbol, 1], [d.seqSymbol, piece.length], [d.pastSymbol, length]]);
+          if (d.logitRowsSymbol) dims.set(d.logitRowsSymbol, 1);
           const inputs = new Map<string, Int32Array>([[d.idsInput, piece], [d.positionsInput, positions(piece.length, length)]]);
-          const reads: ReadRequest[] = at + piece.length < ids.length ? [] : [{ buffer: logits.buffer, dtype: 'f32', start: (piece.length - 1) * vocab, count: vocab }];
+          const lastRow = d.logitRowsSymbol ? 0 : piece.length - 1;
+          const reads: ReadRequest[] = at + piece.length < ids.length ? [] : [{ buffer: logits.buffer, dtype: 'f32', start: lastRow * vocab, count: vocab }];
           [row = row] = await this.execute(dims, inputs, cacheSet, reads);
           length += piece.length;
         }
