@@ -43,6 +43,7 @@ export class KernelWriter {
   private readonly bindingList: { ref: BindingRef; access: 'read' | 'read_write'; elem: ElementType; name: string }[] = [];
   private readonly extras: { name: string; value: Dim }[] = [];
   private readonly functions = new Map<string, string>();
+  private readonly workgroupVars = new Map<string, string>();
   private readonly scopes: Scope[] = [{ lines: [], memo: new Map() }];
   private counter = 0;
 
@@ -94,6 +95,13 @@ export class KernelWriter {
     });
     const sig = kind === 'load' ? `fn ${name}(i: u32) -> ${buffer.dtype}` : `fn ${name}(i: u32, v: ${buffer.dtype})`;
     this.functions.set(name, `${sig} {\n${body.join('\n')}\n}`);
+    return name;
+  }
+
+  /** A `var<workgroup>` array shared by the invocations of a workgroup; returns its name. */
+  workgroupArray(name: string, elem: ElementType, length: number): string {
+    if (!/^[a-z][a-zA-Z0-9]*$/.test(name) || this.workgroupVars.has(name) || !Number.isInteger(length) || length < 1) throw new Error(`internal: workgroup array ${name}[${length}]`);
+    this.workgroupVars.set(name, `var<workgroup> ${name}: array<${elem}, ${length}>;`);
     return name;
   }
 
@@ -203,6 +211,7 @@ export class KernelWriter {
         const access = b.access === 'read' ? 'read' : 'read_write';
         return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.elem}>;`;
       }),
+      ...this.workgroupVars.values(),
       '',
       ...[...this.functions.values()].flatMap((f) => [f, '']),
       `@compute @workgroup_size(${x}, ${y}, ${z})`,

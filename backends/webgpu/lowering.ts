@@ -20,6 +20,22 @@ export interface LowerCtx {
   param(n: Node): LogicalBuffer;
   constant(n: Node): LogicalBuffer;
   input(n: Node): LogicalBuffer;
+  /**
+   * a kernel's own f32 scratch buffer, planned like an activation (allocated once at the bounds,
+   * shared when lifetimes allow); undefined when it would exceed one binding (the lowering then
+   * picks a kernel without it)
+   */
+  scratch(label: string, shape: readonly Dim[]): LogicalBuffer | undefined;
+  readonly choices: KernelChoices;
+}
+
+/** Choices between correct kernels of one op, for measuring them against each other. */
+export interface KernelChoices {
+  /**
+   * attention over more than a few queries: 'rows' (one thread per query streaming keys from
+   * global memory; the default, faster on SwiftShader) or 'tiled' (key/value tiles in workgroup memory)
+   */
+  attentionPrefill?: 'rows' | 'tiled';
 }
 
 /** Computes the final value from the kernel's raw result `acc` at an index of the output. */

@@ -1,68 +1,263 @@
-// WGSL lowering of attention: one fused kernel, one thread per query. The thread keeps its
-// (scaled) query and the running output in vec4 registers and streams the visible keys once
-// with an online softmax (running max and sum, rescaled as the max grows), so scores are never
-// stored. Query i sees keys 0 .. i + (Sk - Sq): with a KV cache (Sk = P + S) the same kernel
-// serves incremental decoding. q, k and v are read through whatever produced them, so the
-// rotation of q and the head split of c_attn's output cost no kernel of their own.
+// WGSL lowering of attention: softmax(q k^T * scale) v with an online softmax (running max and
+// sum, the output rescaled as the max grows), so no [Sq, Sk] scores ever reach memory. Query i
+// sees keys 0 .. i + (Sk - Sq): with a KV cache (Sk = P + S) the same kernels serve incremental
+// decoding. q, k and v are read through whatever produced them, so the rotation of q and the
+// head split of c_attn's output cost no kernel of their own. Three kernels, chosen by Sq:
+//   - Sq <= DECODE_QUERIES (a decode step): split over the context (flash-decoding). Each of
+//     CHUNKS threads per query takes a contiguous run of keys and writes its partial (max, sum,
+//     unnormalised output) to a scratch buffer planned once at the bounds; a second kernel
+//     combines the partials. One new token so uses up to B*H*CHUNKS threads, not B*H.
+//   - more queries (a prefill): 'rows' (the default) is one thread per query streaming its keys
+//     from global memory; 'tiled' (KernelChoices.attentionPrefill) gives a workgroup a block of
+//     queries and stages key and value tiles in workgroup memory, each row loaded once per
+//     workgroup. On SwiftShader 'tiled' measured slower (1.1-1.7x on 4 heads of 64 at 128 and
+//     512 queries: its barriers and workgroup-memory reads are costly there), so 'rows' is the
+//     default; on GPUs with fast shared memory 'tiled' is the one to try.
+// A static Sq picks the kernels at plan time. A symbolic Sq (one plan serves prefill and decode)
+// puts both paths in the plan, each with a grid axis of 1 or 0 workgroups by Sq, so a run
+// dispatches only the one its sizes select (the runtime skips dispatches with no workgroups).
+// When the partials would exceed one binding, the prefill kernel serves every Sq instead.
 
-import { dimSub, numElements, shapeToString } from '../dims.ts';
+import { dimMul, dimSub, numElements, shapeToString, type Dim } from '../dims.ts';
 import type { Node } from '../graph.ts';
-import type { DispatchDraft } from '../../../backends/webgpu/kernel-writer.ts';
+import type { DispatchDraft, DraftGridDim, KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
 import { decompose, type Value } from '../../../backends/webgpu/values.ts';
 import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import { f32Literal } from '../../../backends/webgpu/wgsl.ts';
+import { f32Literal, u32Literal } from '../../../backends/webgpu/wgsl.ts';
 import type { AttentionAttrs, attentionOps } from './attention.ts';
+
+/** At most this many queries take the split-context path (its scratch is sized for them). */
+export const DECODE_QUERIES = 4;
+/** Key chunks per query on the split path: the threads of one workgroup. */
+export const CHUNKS = 64;
+/** Keys per chunk at least, so short contexts do not pay for 64 near-empty partials. */
+const MIN_CHUNK = 16;
+/** Floats of workgroup memory the tiled kernel's key and value tiles take: 16 KiB, WebGPU's default maxComputeWorkgroupStorageSize. */
+const TILE_FLOATS = 4096;
 
 const LANES = ['x', 'y', 'z', 'w'];
 
-function attentionKernel(n: Node, [q, key, v]: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[] {
+interface Shapes {
+  a: AttentionAttrs;
+  shape: readonly Dim[];
+  lead: readonly Dim[];
+  Sq: Dim;
+  Sk: Dim;
+  D: number;
+  Dv: number;
+  /** vec4 registers when the head sizes allow, scalars otherwise */
+  W: 1 | 4;
+  T: 'f32' | 'vec4<f32>';
+}
+
+function shapesOf(n: Node, [q, key, v]: readonly Value[]): Shapes {
   const a = n.attrs as unknown as AttentionAttrs;
   const shape = n.type.shape;
   const r = shape.length;
-  const lead = shape.slice(0, -2);
   const [Sq, D] = [q.shape[r - 2], q.shape[r - 1]];
   const [Sk, Dv] = [key.shape[r - 2], v.shape[r - 1]];
   if (typeof D !== 'number' || typeof Dv !== 'number')
     throw new Error(`attention: the WGSL backend needs static head sizes, got q ${shapeToString(q.shape)}, v ${shapeToString(v.shape)}`);
-  // vec4 registers when the head sizes allow, scalars otherwise.
   const W = D % 4 === 0 && Dv % 4 === 0 ? 4 : 1;
-  const T = W === 4 ? 'vec4<f32>' : 'f32';
+  return { a, shape, lead: shape.slice(0, -2), Sq, Sk, D, Dv, W, T: W === 4 ? 'vec4<f32>' : 'f32' };
+}
+
+/** Reads of q, k, v: register group `c` (a W-wide slice of the head) of row `row`. */
+function loaders(k: KernelWriter, s: Shapes, [q, key, v]: readonly Value[], lead: readonly string[]) {
+  const fns = { q: accessor(k, 'ldq', q), k: accessor(k, 'ldk', key), v: accessor(k, 'ldv', v) };
+  return (which: keyof typeof fns, row: string, c: string | number) => {
+    const col = (e: number) => (typeof c === 'number' ? `${s.W * c + e}u` : `${c} * ${s.W}u + ${e}u`);
+    const at = (e: number) => `${fns[which]}(${[...lead, row, col(e)].join(', ')})`;
+    return s.W === 4 ? `vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')})` : at(0);
+  };
+}
+
+/** The last key (exclusive) query `i` sees. */
+function keyEnd(k: KernelWriter, s: Shapes, i: string): string {
+  return s.a.causal ? `min(${i} + ${k.dim(dimSub(s.Sk, s.Sq))} + 1u, ${k.dim(s.Sk)})` : k.dim(s.Sk);
+}
+
+/** The online-softmax update of (m, total, o*) by key `s` (the score) with value registers `val(c)`. */
+function update(k: KernelWriter, s: Shapes, score: string, val: (c: number) => string, indent: string): void {
+  k.line(`${indent}let s = (${score}) * ${f32Literal(s.a.scale)};`);
+  k.line(`${indent}let mNew = max(m, s);`);
+  k.line(`${indent}let corr = exp(m - mNew);`);
+  k.line(`${indent}let p = exp(s - mNew);`);
+  k.line(`${indent}total = total * corr + p;`);
+  for (let c = 0; c < s.Dv / s.W; c++) k.line(`${indent}o${c} = o${c} * corr + p * ${val(c)};`);
+  k.line(`${indent}m = mNew;`);
+}
+
+function dot(s: Shapes, key: (c: number) => string): string {
+  return Array.from({ length: s.D / s.W }, (_, c) => (s.W === 4 ? `dot(q${c}, ${key(c)})` : `q${c} * ${key(c)}`)).join(' + ');
+}
+
+function registers(k: KernelWriter, s: Shapes, load: ReturnType<typeof loaders>, row: string): void {
+  for (let c = 0; c < s.D / s.W; c++) k.line(`let q${c} = ${load('q', row, c)};`);
+  for (let c = 0; c < s.Dv / s.W; c++) k.line(`var o${c} = ${s.T}();`);
+  k.line(`var m = -3.0e38f;`);
+  k.line(`var total = 0.0f;`);
+}
+
+const reg = (s: Shapes, d: number) => (s.W === 4 ? `o${Math.floor(d / 4)}.${LANES[d % 4]}` : `o${d}`);
+
+/** One thread per query, streaming its visible keys from global memory. */
+function rowsKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes, z?: DraftGridDim): DispatchDraft {
   const k = ctx.writer('attention');
-  return [k.finish({
-    summary: `softmax(q k^T * scale${a.causal ? ', causal' : ''}) v for q ${k.shape(q.shape)}, k ${k.shape(key.shape)}`,
+  return k.finish({
+    summary: `softmax(q k^T * scale${s.a.causal ? ', causal' : ''}) v for q ${k.shape(inputs[0].shape)}, k ${k.shape(inputs[1].shape)}: a thread per query`,
     workgroupSize: [WORKGROUP, 1, 1],
-    grid: { x: { count: Sq, per: WORKGROUP }, y: { count: numElements(lead) } },
+    grid: { x: { count: s.Sq, per: WORKGROUP }, y: { count: numElements(s.lead) }, ...(z ? { z } : {}) },
     main: () => {
       k.line(`let i = gid.x;`);
-      k.line(`if (i >= ${k.dim(Sq)}) { return; }`);
-      const l = decompose(k, 'gid.y', lead);
-      const [ldq, ldk, ldv] = [accessor(k, 'ldq', q), accessor(k, 'ldk', key), accessor(k, 'ldv', v)];
-      const load = (f: string, row: string, c: number) => {
-        const at = (d: number) => `${f}(${[...l, row, `${d}u`].join(', ')})`;
-        return W === 4 ? `vec4<f32>(${[0, 1, 2, 3].map((e) => at(4 * c + e)).join(', ')})` : at(c);
-      };
-      for (let c = 0; c < D / W; c++) k.line(`let q${c} = ${load(ldq, 'i', c)};`);
-      for (let c = 0; c < Dv / W; c++) k.line(`var o${c} = ${T}();`);
-      k.line(`var m = -3.0e38f;`);
-      k.line(`var total = 0.0f;`);
-      const end = a.causal ? `min(i + ${k.dim(dimSub(Sk, Sq))} + 1u, ${k.dim(Sk)})` : k.dim(Sk);
-      k.line(`for (var j = 0u; j < ${end}; j++) {`);
-      const dots = Array.from({ length: D / W }, (_, c) => (W === 4 ? `dot(q${c}, ${load(ldk, 'j', c)})` : `q${c} * ${load(ldk, 'j', c)}`));
-      k.line(`  let s = (${dots.join(' + ')}) * ${f32Literal(a.scale)};`);
-      k.line(`  let mNew = max(m, s);`);
-      k.line(`  let corr = exp(m - mNew);`);
-      k.line(`  let p = exp(s - mNew);`);
-      k.line(`  total = total * corr + p;`);
-      for (let c = 0; c < Dv / W; c++) k.line(`  o${c} = o${c} * corr + p * ${load(ldv, 'j', c)};`);
-      k.line(`  m = mNew;`);
+      k.line(`if (i >= ${k.dim(s.Sq)}) { return; }`);
+      const l = decompose(k, 'wid.y', s.lead);
+      const load = loaders(k, s, inputs, l);
+      registers(k, s, load, 'i');
+      k.line(`for (var j = 0u; j < ${keyEnd(k, s, 'i')}; j++) {`);
+      update(k, s, dot(s, (c) => load('k', 'j', c)), (c) => load('v', 'j', c), '  ');
       k.line(`}`);
       k.line(`let inv = 1.0f / total;`);
-      for (let d = 0; d < Dv; d++) {
-        const reg = W === 4 ? `o${Math.floor(d / 4)}.${LANES[d % 4]}` : `o${d}`;
-        k.line(storeOutput(k, out, shape, { axes: [...l, 'i', `${d}u`] }, `${reg} * inv`));
-      }
+      for (let d = 0; d < s.Dv; d++) k.line(storeOutput(k, out, s.shape, { axes: [...l, 'i', `${d}u`] }, `${reg(s, d)} * inv`));
     },
-  })];
+  });
+}
+
+/**
+ * A workgroup per block of WORKGROUP queries: tiles of BK key and value rows are staged in
+ * workgroup memory by all its threads, then each thread (one query) updates its softmax from
+ * the keys of the tile it sees. Barriers sit in control flow uniform over the workgroup (the
+ * tile loop's bound depends only on the block, and no thread leaves early): threads past the
+ * last query load and wait like the others, and store nothing.
+ */
+function tiledKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes, z?: DraftGridDim): DispatchDraft {
+  const k = ctx.writer('attention');
+  const [gk, gv] = [s.D / s.W, s.Dv / s.W];
+  const BK = Math.max(1, Math.min(WORKGROUP, Math.floor(TILE_FLOATS / (s.D + s.Dv))));
+  const tk = k.workgroupArray('tileK', s.T, BK * gk);
+  const tv = k.workgroupArray('tileV', s.T, BK * gv);
+  return k.finish({
+    summary: `softmax(q k^T * scale${s.a.causal ? ', causal' : ''}) v for q ${k.shape(inputs[0].shape)}, k ${k.shape(inputs[1].shape)}: ${BK}-key tiles in workgroup memory`,
+    workgroupSize: [WORKGROUP, 1, 1],
+    grid: { x: { count: s.Sq, per: WORKGROUP }, y: { count: numElements(s.lead) }, ...(z ? { z } : {}) },
+    main: () => {
+      const l = decompose(k, 'wid.y', s.lead);
+      const load = loaders(k, s, inputs, l);
+      k.line(`let i = wid.x * ${WORKGROUP}u + lix;`);
+      k.line(`let sk = ${k.dim(s.Sk)};`);
+      k.line(`let iq = min(i, ${k.dim(s.Sq)} - 1u);`); // threads past the last query compute on its row
+      registers(k, s, load, 'iq');
+      k.line(`let mine = ${keyEnd(k, s, 'i')};`);
+      k.line(`let blockEnd = ${keyEnd(k, s, `(wid.x * ${WORKGROUP}u + ${WORKGROUP - 1}u)`)};`);
+      k.line(`for (var t = 0u; t * ${BK}u < blockEnd; t++) {`);
+      k.line(`  let first = t * ${BK}u;`);
+      k.line(`  workgroupBarrier();`); // the previous tile is consumed
+      const stage = (arr: string, which: 'k' | 'v', groups: number) => {
+        for (let r = 0; r * WORKGROUP < BK * groups; r++) {
+          // element e of the tile: register group e % groups of key row first + e / groups (clamped: rows past Sk are never read)
+          const e = `e${which}${r}`;
+          k.line(`  let ${e} = lix + ${r * WORKGROUP}u;`);
+          const body = `${arr}[${e}] = ${load(which, `min(first + ${e} / ${groups}u, sk - 1u)`, `(${e} % ${groups}u)`)};`;
+          k.line((r + 1) * WORKGROUP <= BK * groups ? `  ${body}` : `  if (${e} < ${BK * groups}u) { ${body} }`);
+        }
+      };
+      stage(tk, 'k', gk);
+      stage(tv, 'v', gv);
+      k.line(`  workgroupBarrier();`);
+      k.line(`  let n = min(${BK}u, max(mine, first) - first);`);
+      k.line(`  for (var jj = 0u; jj < n; jj++) {`);
+      update(k, s, dot(s, (c) => `${tk}[jj * ${gk}u + ${c}u]`), (c) => `${tv}[jj * ${gv}u + ${c}u]`, '    ');
+      k.line(`  }`);
+      k.line(`}`);
+      k.line(`if (i < ${k.dim(s.Sq)}) {`);
+      k.line(`  let inv = 1.0f / total;`);
+      for (let d = 0; d < s.Dv; d++) k.line(`  ${storeOutput(k, out, s.shape, { axes: [...l, 'i', `${d}u`] }, `${reg(s, d)} * inv`)}`);
+      k.line(`}`);
+    },
+  });
+}
+
+/** Keys per chunk at run time: at least MIN_CHUNK, at most CHUNKS chunks. */
+function chunkLength(k: KernelWriter, s: Shapes): string {
+  return `max(${MIN_CHUNK}u, (${k.dim(s.Sk)} + ${CHUNKS - 1}u) / ${CHUNKS}u)`;
+}
+
+/**
+ * The split-context path: a workgroup per (leading index, query), a thread per chunk of keys
+ * writing (max, sum, o[Dv]) unnormalised; then a workgroup per (leading index, query) whose
+ * threads each combine one output element over the chunks, rescaled to the overall max.
+ */
+function splitKernels(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes): DispatchDraft[] | undefined {
+  const stride = s.Dv + 2;
+  const scratch = ctx.scratch(`attention partials %${n.id}`, [dimMul(numElements(s.lead), DECODE_QUERIES * CHUNKS), stride]);
+  if (!scratch) return undefined;
+  // With a symbolic Sq, a z axis of one workgroup when Sq <= DECODE_QUERIES and none otherwise.
+  const z: DraftGridDim | undefined = typeof s.Sq === 'number' ? undefined : { count: dimSub(DECODE_QUERIES + 1, s.Sq), limit: 1 };
+  const grid = { x: { count: numElements(s.lead) }, y: { count: s.Sq, limit: DECODE_QUERIES }, ...(z ? { z } : {}) };
+  const base = (c: string) => `((wid.x * ${DECODE_QUERIES}u + i) * ${CHUNKS}u + ${c}) * ${u32Literal(stride)}`;
+
+  const kp = ctx.writer('attention');
+  const partials = kp.finish({
+    summary: `partial softmax(q k^T * scale${s.a.causal ? ', causal' : ''}) v over ${CHUNKS} key chunks for q ${kp.shape(inputs[0].shape)}, k ${kp.shape(inputs[1].shape)}`,
+    workgroupSize: [CHUNKS, 1, 1],
+    grid,
+    main: () => {
+      const l = decompose(kp, 'wid.x', s.lead);
+      const load = loaders(kp, s, inputs, l);
+      kp.line(`let i = wid.y;`);
+      kp.line(`let len = ${chunkLength(kp, s)};`);
+      kp.line(`let end = ${keyEnd(kp, s, 'i')};`);
+      kp.line(`let lo = lix * len;`);
+      kp.line(`if (lo >= end) { return; }`); // the combine reads only chunks with keys
+      registers(kp, s, load, 'i');
+      kp.line(`for (var j = lo; j < min(lo + len, end); j++) {`);
+      update(kp, s, dot(s, (c) => load('k', 'j', c)), (c) => load('v', 'j', c), '  ');
+      kp.line(`}`);
+      kp.line(`let at = ${base('lix')};`);
+      kp.line(kp.store(scratch, 'at', 'm'));
+      kp.line(kp.store(scratch, 'at + 1u', 'total'));
+      for (let d = 0; d < s.Dv; d++) kp.line(kp.store(scratch, `at + ${d + 2}u`, reg(s, d)));
+    },
+  });
+
+  const kc = ctx.writer('attention');
+  const combine = kc.finish({
+    summary: `combine ${CHUNKS} partial softmaxes into attention's output ${kc.shape(s.shape)}`,
+    workgroupSize: [WORKGROUP, 1, 1],
+    grid,
+    main: () => {
+      const l = decompose(kc, 'wid.x', s.lead);
+      kc.line(`let i = wid.y;`);
+      kc.line(`let len = ${chunkLength(kc, s)};`);
+      kc.line(`let chunks = (${keyEnd(kc, s, 'i')} + len - 1u) / len;`);
+      kc.line(`var mx = -3.0e38f;`);
+      kc.line(`for (var c = 0u; c < chunks; c++) { mx = max(mx, ${kc.load(scratch, base('c'))}); }`);
+      kc.line(`for (var d = lix; d < ${s.Dv}u; d += ${WORKGROUP}u) {`);
+      kc.line(`  var acc = 0.0f;`);
+      kc.line(`  var total = 0.0f;`);
+      kc.line(`  for (var c = 0u; c < chunks; c++) {`);
+      kc.line(`    let at = ${base('c')};`);
+      kc.line(`    let w = exp(${kc.load(scratch, 'at')} - mx);`);
+      kc.line(`    total += w * ${kc.load(scratch, 'at + 1u')};`);
+      kc.line(`    acc += w * ${kc.load(scratch, 'at + 2u + d')};`);
+      kc.line(`  }`);
+      kc.line(`  ${storeOutput(kc, out, s.shape, { axes: [...l, 'i', 'd'] }, 'acc / total')}`);
+      kc.line(`}`);
+    },
+  });
+  return [{ ...partials, label: 'split over the context' }, { ...combine, label: 'combine' }];
+}
+
+function attentionKernel(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[] {
+  const s = shapesOf(n, inputs);
+  const fixed = typeof s.Sq === 'number';
+  const split = !fixed || (s.Sq as number) <= DECODE_QUERIES ? splitKernels(n, inputs, out, ctx, s) : undefined;
+  if (split && fixed) return split;
+  // Beside the split path, the prefill kernel runs when Sq > DECODE_QUERIES (a z axis of one
+  // workgroup, else none); without it (its scratch would exceed one binding) it serves every Sq.
+  const z: DraftGridDim | undefined = split ? { count: s.Sq, base: DECODE_QUERIES, limit: 1 } : undefined;
+  const prefill = ctx.choices.attentionPrefill === 'tiled' ? { ...tiledKernel(inputs, out, ctx, s, z), label: 'tiled' } : rowsKernel(inputs, out, ctx, s, z);
+  return [prefill, ...(split ?? [])];
 }
 
 export const attentionWgsl: { [K in keyof typeof attentionOps]: WgslLowering } = {

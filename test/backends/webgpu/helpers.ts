@@ -60,9 +60,9 @@ export async function compileAndCreate(g: Graph, opts: Partial<CompileWebGpuOpti
 export async function gpuVsReference(
   g: Graph,
   feeds: Record<string, TensorData>[],
-  opts: { bounds: Record<string, number>; weights?: ReadonlyMap<string, Float32Array> },
+  opts: { bounds: Record<string, number>; weights?: ReadonlyMap<string, Float32Array>; compile?: Partial<CompileWebGpuOptions> },
 ): Promise<Record<string, number>> {
-  const { model } = await compileAndCreate(g, { bounds: opts.bounds }, opts.weights);
+  const { model } = await compileAndCreate(g, { ...opts.compile, bounds: opts.bounds }, opts.weights);
   const worst: Record<string, number> = {};
   try {
     for (const feed of feeds) {
