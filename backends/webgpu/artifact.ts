@@ -32,7 +32,7 @@ import {
   type ArtifactFileEntry,
   type ArtifactManifest,
 } from '../../src/runtime/webgpu/artifact-files.ts';
-import { compileWebGpu } from './index.ts';
+import { compileWebGpu, type WebGpuPlan } from './index.ts';
 import { classNameFor, commentText, generateModelModule } from './typescript.ts';
 import { fsReason, readTextFile, replaceDirAtomicSync, writeFileAtomic, writingFiles } from '../../src/io/files.ts';
 
@@ -48,6 +48,8 @@ export interface ArtifactOptions {
 
 export interface Artifact {
   manifest: ArtifactManifest;
+  /** the plan plan.json holds, for summaries */
+  plan: WebGpuPlan;
   /** relative path -> contents, '/'-separated */
   files: Map<string, string | Uint8Array>;
 }
@@ -153,7 +155,7 @@ export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
   // mixing two compiles is an error rather than one config's plan run with another's kernels.
   const manifest: ArtifactManifest = { ...described, files: Object.fromEntries(artifactLayout(kernels, compiled.constants !== undefined).map((rel) => [rel, entryOf(files.get(rel)!)])) };
   files.set(MANIFEST_FILE, prettyJson(manifest) + '\n');
-  return { manifest, files };
+  return { manifest, plan: compiled.plan, files };
 }
 
 export interface WriteArtifactOptions {

@@ -4,7 +4,7 @@
 
 import { type Dim, dimToString } from '../../src/ir/dims.ts';
 import type { DraftGrid, DraftGridDim } from './kernel-writer.ts';
-import { assignPhysical } from './buffer-planner.ts';
+import { assignPhysical, planMemory } from './buffer-planner.ts';
 import type { Schedule } from './schedule.ts';
 import {
   chunkElements, PLAN_FORMAT, PLAN_VERSION, UNIFORM_STRIDE,
@@ -103,6 +103,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
       batchSymbol: rename.get(info.decoding.batchSymbol)!,
       seqSymbol: rename.get(info.decoding.seqSymbol)!,
       pastSymbol: rename.get(info.decoding.pastSymbol)!,
+      ...(info.decoding.logitRowsSymbol ? { logitRowsSymbol: rename.get(info.decoding.logitRowsSymbol)! } : {}),
       caches: s.caches.map((c) => ({
         layer: c.layer,
         kind: c.kind,
@@ -125,6 +126,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
       maxStorageBuffersPerShaderStage: Math.max(0, ...kernels.map((k) => k.storageBindings)),
       maxComputeInvocationsPerWorkgroup: Math.max(1, ...kernels.map((k) => k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2])),
     },
+    memory: planMemory(physical, decoding?.caches.map((c) => c.bytesPerBatchRow), (decoding && info.bounds.get(info.decoding!.batchSymbol)) ?? 1),
     uniformStride: UNIFORM_STRIDE,
     kernels,
     buffers,

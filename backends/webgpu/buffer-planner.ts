@@ -2,12 +2,13 @@
 // allows, so runs never reallocate), splitting what exceeds one binding into chunks of whole
 // rows, and memory planning: activations whose lifetimes (first to last dispatch binding them)
 // do not overlap share one physical buffer, assigned greedily (best fit, growing if needed).
+// The plan's `memory` section sums the result by kind, with the activations also unshared.
 
 import { type Dim, dimSymbols, dimToString } from '../../src/ir/dims.ts';
 import { RhcError } from '../../src/dsl/diagnostics.ts';
 import { planChunks } from '../../src/runtime/webgpu/buffers.ts';
 import type { DispatchDraft } from './kernel-writer.ts';
-import type { BufferRole, PlanChunking } from './plan.ts';
+import type { BufferRole, PlanChunking, PlanMemory } from './plan.ts';
 import type { LogicalBuffer } from './values.ts';
 
 type Spec = Omit<LogicalBuffer, 'id' | 'elements' | 'chunking'>;
@@ -128,4 +129,29 @@ export function assignPhysical(buffers: readonly LogicalBuffer[], dispatches: re
     busy.push({ p, until: last.get(b)! });
   }
   return result;
+}
+
+/** The bytes of a decoder's caches for `batch` sequences, each cache allocated as the runtime does (program.ts). */
+export function kvCacheBytes(bytesPerBatchRow: readonly number[], batch: number): number {
+  return bytesPerBatchRow.reduce((n, row) => n + Math.max(16, Math.ceil((batch * row) / 16) * 16), 0);
+}
+
+/**
+ * The plan's memory by kind, from the assignment: every physical buffer counted once; the
+ * activations also as their sum without reuse (each value its own buffer), so the saving shows.
+ * `kvRows` are the bytes per batch row of each of a decoder's caches, absent for no decoder.
+ */
+export function planMemory(physical: ReadonlyMap<LogicalBuffer, PhysicalBuffer>, kvRows: readonly number[] | undefined, maxBatch: number): PlanMemory {
+  const byRole: Record<BufferRole, number> = { weight: 0, constant: 0, activation: 0, input: 0, output: 0 };
+  for (const p of new Set(physical.values())) byRole[p.role] += p.bytes;
+  let withoutReuse = 0;
+  for (const b of physical.keys()) if (b.role === 'activation') withoutReuse += bytesOf(b);
+  return {
+    weights: byRole.weight,
+    constants: byRole.constant,
+    activations: { planned: byRole.activation, withoutReuse },
+    inputs: byRole.input,
+    outputs: byRole.output,
+    ...(kvRows && kvRows.length > 0 ? { kvCache: { perBatchRow: kvCacheBytes(kvRows, 1), atMaxBatch: kvCacheBytes(kvRows, maxBatch), maxBatch } } : {}),
+  };
 }

@@ -6,7 +6,9 @@
 import type { Graph } from '../../src/ir/graph.ts';
 import { dimSymbols, type Dim } from '../../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
+import { lastRows } from '../../src/passes/last-position.ts';
 import { scheduleGraph } from './schedule.ts';
+import type { KernelChoices } from './lowering.ts';
 import { assemble } from './assemble.ts';
 import { DEFAULT_MAX_BINDING_BYTES, type WebGpuArtifact } from './plan.ts';
 
@@ -33,6 +35,8 @@ export interface CompileWebGpuOptions {
    * `tabulate-positions`; `PipelineVariant` in src/passes/pipeline.ts says why)
    */
   passes?: readonly string[];
+  /** which of several correct kernels some ops use (lowering.ts: KernelChoices) */
+  kernelChoices?: KernelChoices;
 }
 
 const IDS = 'ids';
@@ -50,11 +54,14 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
   const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS);
   const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
   const passes = opts.passes === undefined ? pipelineFor({ tabulate: false, kvCache: decoding }) : [...opts.passes, ...(decoding ? ['kv-cache'] : [])];
-  const g = runPipeline(graph, passes);
+  const cached = runPipeline(graph, passes);
+  const pastSymbol = cached.symbols.find((s) => !graph.symbols.includes(s));
+  // A decoder wants the last position's logits, a forward every position's: ln_f and the lm_head
+  // run on the last R positions, R bound per run (1 to decode, S for a forward), in one plan.
+  const { graph: g, symbol: rowsSymbol } = decoding ? lastRows(cached) : { graph: cached, symbol: undefined };
   const capacity = graph.config.n_positions;
   const batchSymbol = symbolOf(ids?.type.shape[0]);
   const seqSymbol = symbolOf(ids?.type.shape[1]);
-  const pastSymbol = g.symbols.find((s) => !graph.symbols.includes(s));
   const bounds = new Map<string, number>();
   const maxBatch = opts.maxBatch ?? 1;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
@@ -63,6 +70,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     const maxSeq = opts.maxSeq ?? capacity;
     if (!Number.isInteger(maxSeq) || maxSeq < 1 || maxSeq > capacity) throw new Error(`maxSeq must be an integer in [1, ${capacity}], got ${maxSeq}`);
     if (seqSymbol) bounds.set(seqSymbol, maxSeq);
+    if (rowsSymbol) bounds.set(rowsSymbol, maxSeq);
     if (pastSymbol) bounds.set(pastSymbol, capacity);
   }
   for (const [name, max] of Object.entries(opts.bounds ?? {})) bounds.set(name, max);
@@ -72,7 +80,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
   // A buffer too large to index names what the user can lower: the flag or config behind each dim.
   const symbolLevers = new Map<string, string>();
   if (batchSymbol) symbolLevers.set(batchSymbol, `--max-batch (${maxBatch})`);
-  for (const s of [seqSymbol, pastSymbol]) if (s && typeof capacity === 'number') symbolLevers.set(s, `n_positions (${capacity})`);
+  for (const s of [seqSymbol, pastSymbol, rowsSymbol]) if (s && typeof capacity === 'number') symbolLevers.set(s, `n_positions (${capacity})`);
   const levers = (shape: readonly Dim[]): string[] => {
     const out = new Set<string>();
     for (const d of shape) {
@@ -81,7 +89,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     }
     return [...out];
   };
-  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers });
+  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers, ...(opts.kernelChoices ? { choices: opts.kernelChoices } : {}) });
   return assemble(schedule, {
     spec: opts.specName,
     model: graph.name,
@@ -89,7 +97,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     bounds,
     maxBindingBytes,
     ...(decoding
-      ? { decoding: { idsInput: IDS, positionsInput: POSITIONS, logitsOutput: LOGITS, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number } }
+      ? { decoding: { idsInput: IDS, positionsInput: POSITIONS, logitsOutput: LOGITS, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number, ...(rowsSymbol ? { logitRowsSymbol: rowsSymbol } : {}) } }
       : {}),
   });
 }

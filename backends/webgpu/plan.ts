@@ -9,7 +9,7 @@
 import { dimEval, parseDim } from '../../src/ir/dims.ts';
 
 export const PLAN_FORMAT = 'rhc-webgpu-plan';
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 /** Byte stride between the uniform blocks of consecutive dispatches (minUniformBufferOffsetAlignment's maximum). */
 export const UNIFORM_STRIDE = 256;
 /** The WebGPU default maxStorageBufferBindingSize: what every adapter and browser grants. */
@@ -126,6 +126,12 @@ export interface PlanDecoding {
   pastSymbol: string;
   /** positions a cache holds (n_positions) */
   capacity: number;
+  /**
+   * Logits are computed for the last R positions only (the `last-rows` pass), R this symbol:
+   * a forward binds it to the sequence length, a decoder to 1, so its lm_head runs on one row.
+   * Absent: logits of every position (a decoder reads the last row).
+   */
+  logitRowsSymbol?: string;
   caches: PlanKvCache[];
 }
 
@@ -143,6 +149,7 @@ export interface WebGpuPlan {
     maxStorageBuffersPerShaderStage: number;
     maxComputeInvocationsPerWorkgroup: number;
   };
+  memory: PlanMemory;
   uniformStride: number;
   kernels: PlanKernel[];
   buffers: PlanBuffer[];
@@ -150,6 +157,26 @@ export interface WebGpuPlan {
   outputs: PlanIO[];
   decoding?: PlanDecoding;
   dispatches: PlanDispatch[];
+}
+
+/**
+ * What the plan allocates, in bytes, by kind (informative: the runtime allocates from `buffers`).
+ * Sizes are at the symbols' maxima, rounded as allocated (whole 16-byte words).
+ */
+export interface PlanMemory {
+  /** checkpoint tensors */
+  weights: number;
+  /** buffers filled from the constants blob (tabulated cos/sin, folded frequencies) */
+  constants: number;
+  /**
+   * `planned`: the activation buffers after sharing (what a forward allocates, its KV caches
+   * among them); `withoutReuse`: were every value given a buffer of its own
+   */
+  activations: { planned: number; withoutReuse: number };
+  inputs: number;
+  outputs: number;
+  /** a decoder's own caches: bytes for one sequence, and for `maxBatch` sequences */
+  kvCache?: { perBatchRow: number; atMaxBatch: number; maxBatch: number };
 }
 
 /** What compileWebGpu produces and the runtime consumes. */

@@ -14,10 +14,10 @@ import { normaliseAxis } from '../../src/ir/reference.ts';
 import type { ConstAttrs, InputAttrs, ParamAttrs } from '../../src/ir/ops/sources.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
 import { KernelWriter, type DispatchDraft } from './kernel-writer.ts';
-import { elementwiseKernel, type Epilogue, type KernelLowering, type LowerCtx } from './lowering.ts';
+import { elementwiseKernel, type Epilogue, type KernelChoices, type KernelLowering, type LowerCtx } from './lowering.ts';
 import { WGSL_LOWERINGS } from './lowerings.ts';
 import { findEpilogues } from './fusion.ts';
-import { BufferPlanner, type SizeLevers } from './buffer-planner.ts';
+import { BufferPlanner, maxValue, type SizeLevers } from './buffer-planner.ts';
 import { contiguousView, exprValue, isContiguous, rowMajorStrides, viewValue, type LogicalBuffer, type Value, type View } from './values.ts';
 import { safeText } from './wgsl.ts';
 
@@ -56,6 +56,7 @@ export interface ScheduleOptions {
   cacheCapacity: number;
   /** for the error when a buffer is too large: what sets its dims */
   levers?: SizeLevers;
+  choices?: KernelChoices;
 }
 
 class Scheduler implements LowerCtx {
@@ -109,6 +110,16 @@ class Scheduler implements LowerCtx {
       this.inputs.push({ name, dtype: n.type.dtype, shape: n.type.shape, buffer, ...(indexes ? { indexes } : {}) });
       return buffer;
     });
+  }
+
+  get choices(): KernelChoices {
+    return this.opts.choices ?? {};
+  }
+
+  scratch(label: string, shape: readonly Dim[]): LogicalBuffer | undefined {
+    const bytes = shape.reduce<number>((a, d) => a * maxValue(d, this.opts.bounds), 4);
+    if (bytes > this.opts.maxBindingBytes) return undefined;
+    return this.buffers.create({ dtype: 'f32', role: 'activation', shape, label });
   }
 
   private source(n: Node, make: () => LogicalBuffer): LogicalBuffer {

@@ -1,6 +1,6 @@
-// rhc attention kernel: softmax(q k^T * scale, causal) v for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]
+// rhc attention kernel: softmax(q k^T * scale, causal) v for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]: a thread per query
 // u.d0..: the run-time sizes in the plan's symbol order
-struct Params { d0: u32, d1: u32, d2: u32 }
+struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> b0: array<f32>;
 @group(0) @binding(2) var<storage, read> b1: array<f32>;
@@ -42,8 +42,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   _ = &b5;
   let i = gid.x;
   if (i >= (u.d1)) { return; }
-  let i_0 = gid.y % 16u;
-  let i_1 = gid.y / 16u;
+  let i_0 = wid.y % 16u;
+  let i_1 = wid.y / 16u;
   let q0 = vec4<f32>(ldq(i_1, i_0, i, 0u), ldq(i_1, i_0, i, 1u), ldq(i_1, i_0, i, 2u), ldq(i_1, i_0, i, 3u));
   let q1 = vec4<f32>(ldq(i_1, i_0, i, 4u), ldq(i_1, i_0, i, 5u), ldq(i_1, i_0, i, 6u), ldq(i_1, i_0, i, 7u));
   let q2 = vec4<f32>(ldq(i_1, i_0, i, 8u), ldq(i_1, i_0, i, 9u), ldq(i_1, i_0, i, 10u), ldq(i_1, i_0, i, 11u));

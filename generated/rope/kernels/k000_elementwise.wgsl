@@ -1,6 +1,6 @@
 // rhc elementwise kernel: store f32[d0, d1, 1024]
 // u.d0..: the run-time sizes in the plan's symbol order
-struct Params { d0: u32, d1: u32, d2: u32 }
+struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> b0: array<i32>;
 @group(0) @binding(2) var<storage, read> b1: array<f32>;

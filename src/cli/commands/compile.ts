@@ -8,6 +8,7 @@ import { collectSet, parseIntOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import { checkOutputNotInput } from '../../io/files.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
+import type { PlanMemory } from '../../../backends/webgpu/plan.ts';
 
 interface CompileOptions {
   target: string;
@@ -106,8 +107,27 @@ async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promis
   const constants = m.constantsBytes !== null ? `, constants.bin ${kib(m.constantsBytes)}` : '';
   process.stdout.write(
     `wrote ${out}${path.sep}: ${m.kernels.length} WGSL kernels, plan.json ${kib(fileBytes(artifact, 'plan.json'))}${constants}, ` +
-      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}\n`,
+      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}\n` +
+      memoryLine(artifact.plan.memory),
   );
+}
+
+/** The plan's memory, one line: what a forward allocates by kind, and a decoder's KV cache. */
+function memoryLine(mem: PlanMemory): string {
+  const a = mem.activations;
+  const kv = mem.kvCache;
+  const cache = !kv ? '' : kv.maxBatch === 1 ? `, KV cache ${size(kv.perBatchRow)} at batch 1` : `, KV cache ${size(kv.perBatchRow)} per sequence (${size(kv.atMaxBatch)} at batch ${kv.maxBatch})`;
+  return (
+    `memory: weights ${size(mem.weights)}, tables ${size(mem.constants)}, activations ${size(a.planned)} peak (${size(a.withoutReuse)} without reuse), ` +
+    `inputs and outputs ${size(mem.inputs + mem.outputs)}${cache}\n`
+  );
+}
+
+/** Bytes in the largest binary unit under which they are at least 1 (B, KiB, MiB, GiB). */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const [unit, scale] = bytes < 2 ** 20 ? ['KiB', 2 ** 10] : bytes < 2 ** 30 ? ['MiB', 2 ** 20] : ['GiB', 2 ** 30];
+  return `${(bytes / scale).toFixed(unit === 'GiB' ? 2 : 1)} ${unit}`;
 }
 
 function kib(bytes: number): string {

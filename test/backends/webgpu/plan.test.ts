@@ -19,9 +19,9 @@ describe('plan', () => {
   it('is versioned JSON whose sizes are dim texts over its own symbols', () => {
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
     expect(checkPlan(JSON.parse(JSON.stringify(plan)))).toEqual(plan);
-    expect(() => checkPlan({ ...plan, version: PLAN_VERSION + 1 })).toThrow(/version 2 is not supported/);
+    expect(() => checkPlan({ ...plan, version: PLAN_VERSION + 1 })).toThrow(`version ${PLAN_VERSION + 1} is not supported`);
     expect(() => checkPlan({ format: 'other' })).toThrow(/not an rhc WebGPU plan/);
-    expect(plan.symbols).toEqual([{ name: 'B', max: 2 }, { name: 'S', max: SMALL.n_positions }, { name: 'P', max: SMALL.n_positions }]);
+    expect(plan.symbols).toEqual([{ name: 'B', max: 2 }, { name: 'S', max: SMALL.n_positions }, { name: 'P', max: SMALL.n_positions }, { name: 'R', max: SMALL.n_positions }]);
     const texts = plan.dispatches.flatMap((d) => [...d.uniforms, ...Object.values('linear' in d.grid ? { l: d.grid.linear } : d.grid).map((g) => g!.count)]);
     for (const t of texts) if (typeof t === 'string') expect(() => parseDim(t)).not.toThrow();
     expect(plan.decoding).toMatchObject({ idsInput: 'ids', positionsInput: 'pos', logitsOutput: 'logits', batchSymbol: 'B', seqSymbol: 'S', pastSymbol: 'P', capacity: SMALL.n_positions });
@@ -31,6 +31,23 @@ describe('plan', () => {
     const weights = plan.buffers.filter((b) => b.role === 'weight').map((b) => b.checkpoint);
     expect(new Set(weights).size).toBe(weights.length);
     expect(weights).toContain('transformer.h.1.attn.rope.frequencies');
+  });
+
+  it('runs ln_f and the lm_head on the last R positions (a decoder binds R = 1): B*R rows, not B*S', () => {
+    expect(plan.decoding!.logitRowsSymbol).toBe('R');
+    expect(plan.outputs.find((o) => o.name === 'logits')!.shape).toEqual(['B', 'R', SMALL.vocab_size]);
+    const rowsOf = (label: RegExp) => {
+      const tail = plan.dispatches.filter((d) => label.test(d.label)).at(-1)!;
+      return 'linear' in tail.grid ? tail.grid.linear.count : tail.grid.y!.count;
+    };
+    expect(rowsOf(/ matmul/)).toBe('B*R'); // the lm_head: the last matmul
+    expect(rowsOf(/ layer_norm/)).toBe('B*R'); // ln_f
+    // Every other row count is over the whole sequence.
+    const counts = plan.dispatches.slice(0, -2).flatMap((d) => Object.values('linear' in d.grid ? { l: d.grid.linear } : d.grid).map((g) => String(g!.count)));
+    expect(counts.some((c) => c.includes('R'))).toBe(false);
+    // A graph that does not decode keeps its logits whole.
+    const forwardOnly = compileWebGpu(compileSpec('lr-norm'), { specName: 'lr-norm', decoding: false });
+    expect(forwardOnly.plan.outputs.find((o) => o.name === 'logits')!.shape).toEqual(['B', 'S', SMALL.vocab_size]);
   });
 
   it('has one kernel file per distinct kernel: deeper models add dispatches, not kernels', () => {
@@ -43,8 +60,10 @@ describe('plan', () => {
 
   it('fuses: GPT-2 runs 9 kernels per layer; bias, residual and GELU ride in matmul epilogues; q is rotated inside attention', () => {
     const abs = compileWebGpu(compileSpec('gpt2-abs'), { specName: 'gpt2-abs' });
-    // embedding; per layer ln_1, c_attn, K append, V append, attention, c_proj, ln_2, c_fc, mlp c_proj; ln_f; lm_head
-    expect(abs.plan.dispatches.length).toBe(3 + 9 * SMALL.n_layer);
+    // embedding; per layer ln_1, c_attn, K append, V append, attention, c_proj, ln_2, c_fc, mlp c_proj; ln_f; lm_head.
+    // Attention is three dispatches in the plan (a kernel per query, or the split over the
+    // context and its combine): a run's sizes dispatch one path.
+    expect(abs.plan.dispatches.length).toBe(3 + 11 * SMALL.n_layer);
     expect(abs.plan.dispatches.map((d) => d.label).join('\n')).not.toMatch(/ (transpose|reshape|slice|rope) /);
     const cFc = kernelOf(abs, /mlp.c_fc|%\d+ mul/);
     expect(cFc).toMatch(/fn epilogue/);
@@ -58,7 +77,7 @@ describe('plan', () => {
     const deep = compileWebGpu(compileSpec('lr-norm', { ...SMALL, n_layer: 4 }), { specName: 'lr-norm', maxBatch: 2 });
     const activations = (a: WebGpuArtifact) => a.plan.buffers.filter((b) => b.role === 'activation').length;
     expect(activations(deep)).toBe(activations(artifact));
-    expect(activations(artifact)).toBeLessThanOrEqual(8);
+    expect(activations(artifact)).toBeLessThanOrEqual(9); // attention's partials among them
   });
 
   it('splits GPT-2 medium under the 128 MiB default: wte and the logits in two chunks, the same kernels', () => {
@@ -72,6 +91,10 @@ describe('plan', () => {
     expect(medium.plan.kernels.length).toBeLessThanOrEqual(16);
     // the folded [H, D/2] GP frequencies; cos/sin are computed in the kernels (no tabulate-positions)
     expect(medium.constants!.byteLength).toBe(16 * 32 * 4);
+    // GPT-2 medium's 354,823,168 parameters (Hugging Face's count) in f32; a decoder's keys and values for 24 layers x 1024 positions x 1024
+    expect(medium.plan.memory.weights).toBe(354_823_168 * 4);
+    expect(medium.plan.memory.kvCache).toEqual({ perBatchRow: 2 * 24 * 1024 * 1024 * 4, atMaxBatch: 2 * 24 * 1024 * 1024 * 4, maxBatch: 1 });
+    expect(medium.plan.memory.activations.planned).toBeLessThan(medium.plan.memory.activations.withoutReuse / 4);
   });
 });
 

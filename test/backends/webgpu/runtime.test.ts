@@ -94,7 +94,7 @@ describe('WebGpuModel', () => {
     expect(err).toBeInstanceOf(GpuError);
     expect((err as GpuError).kind).toBe('limit');
     expect((err as GpuError).message).toMatch(/tensor 'transformer\.wte\.weight' needs storage bindings of .* maxStorageBufferBindingSize/);
-    const old: WebGpuArtifact = { ...artifact, plan: { ...artifact.plan, version: 0 as 1 } };
+    const old: WebGpuArtifact = { ...artifact, plan: { ...artifact.plan, version: 0 as never } };
     await expect(WebGpuModel.create(gpu.ctx, old, weights)).rejects.toThrow(/version 0 is not supported.*recompile/);
   });
 
