@@ -3,7 +3,7 @@
 
 import type { Graph } from '../../src/ir/graph.ts';
 import { checkAppend, emptyPastShape, type Decoder } from '../../src/runtime/decoder.ts';
-import { PAST_PREFIX, PRESENT_PREFIX } from '../../src/passes/kv-cache.ts';
+import { LOGITS_OUTPUT, ONNX_IDS_INPUT, parsePast, presentFor } from '../../src/ir/calling-convention.ts';
 import { openSession, runSession, idsTensor, floatTensor, type OrtSession } from './runner.ts';
 import { prepareForOnnx, RHC_VERSION } from './index.ts';
 import { renderModel } from './render.ts';
@@ -15,7 +15,7 @@ export async function onnxDecoder(graph: Graph, weights: ReadonlyMap<string, Flo
   const model = renderModel(prepared, weights, { producerVersion: RHC_VERSION });
   const session: OrtSession = await openSession(onnxProto.onnx.ModelProto.encode(model).finish());
   // [B, H, P, D] each, as the kv-cache pass made them
-  const pastInputs = prepared.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`));
+  const pastInputs = prepared.nodes.filter((n) => n.op === 'input' && parsePast(String(n.attrs.name)));
   const capacity = graph.config.n_positions as number;
   const vocab = graph.config.vocab_size as number;
   let past: Record<string, ReturnType<typeof floatTensor>> = {};
@@ -32,14 +32,14 @@ export async function onnxDecoder(graph: Graph, weights: ReadonlyMap<string, Flo
     capacity,
     async append(ids) {
       checkAppend(ids, length, capacity);
-      const out = await runSession(session, { input_ids: idsTensor(Int32Array.from(ids), 1, ids.length), ...past });
+      const out = await runSession(session, { [ONNX_IDS_INPUT]: idsTensor(Int32Array.from(ids), 1, ids.length), ...past });
       past = Object.fromEntries(pastInputs.map((n) => {
         const name = n.attrs.name as string;
-        const t = out.get(PRESENT_PREFIX + name.slice(PAST_PREFIX.length))!;
+        const t = out.get(presentFor(name)!)!;
         return [name, floatTensor(t.data, t.dims)];
       }));
       length += ids.length;
-      const logits = out.get('logits')!.data;
+      const logits = out.get(LOGITS_OUTPUT)!.data;
       return logits.slice(logits.length - vocab);
     },
     reset,

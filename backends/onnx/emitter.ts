@@ -1,4 +1,4 @@
-// The ONNX emitter: what an op's lowering (src/ir/ops/<family>.onnx.ts) may call. It names
+// The ONNX emitter: what an op's lowering (backends/onnx/ops/<family>.ts) may call. It names
 // values, interns small int64 constants, turns (symbolic) IR dims into run-time int64
 // tensors, and collects nodes and initializers for the renderer.
 

@@ -13,7 +13,7 @@ import { DEFAULT_OPSET, renderModel } from './render.ts';
 import { EXTERNAL_DATA_THRESHOLD, externalise, initializerBytes, writeExternalData } from './external-data.ts';
 import { openSession, runLogits } from './runner.ts';
 import { openRegularFile, stageFile, withOutputLock, writingFiles, type StagedFile } from '../../src/io/files.ts';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 
 export { DEFAULT_OPSET, renderModel } from './render.ts';
 export { openSession, runLogits, runSession, idsTensor, floatTensor } from './runner.ts';

@@ -1,16 +1,16 @@
-// Every IR op's ONNX lowering, collected from src/ir/ops/<family>.onnx.ts. Typed as
+// Every IR op's ONNX lowering, collected from backends/onnx/ops/<family>.ts. Typed as
 // Record<OpName, OnnxLowering>: an op added to the registry without a lowering fails to compile.
 
 import type { OpName } from '../../src/ir/registry.ts';
 import type { OnnxLowering } from './emitter.ts';
-import { sourceLowerings } from '../../src/ir/ops/sources.onnx.ts';
-import { elementwiseLowerings } from '../../src/ir/ops/elementwise.onnx.ts';
-import { reduceLowerings } from '../../src/ir/ops/reduce.onnx.ts';
-import { shapeLowerings } from '../../src/ir/ops/shape.onnx.ts';
-import { matmulLowerings } from '../../src/ir/ops/matmul.onnx.ts';
-import { normLowerings } from '../../src/ir/ops/norm.onnx.ts';
-import { attentionLowerings } from '../../src/ir/ops/attention.onnx.ts';
-import { ropeLowerings } from '../../src/ir/ops/rope.onnx.ts';
+import { sourceLowerings } from './ops/sources.ts';
+import { elementwiseLowerings } from './ops/elementwise.ts';
+import { reduceLowerings } from './ops/reduce.ts';
+import { shapeLowerings } from './ops/shape.ts';
+import { matmulLowerings } from './ops/matmul.ts';
+import { normLowerings } from './ops/norm.ts';
+import { attentionLowerings } from './ops/attention.ts';
+import { ropeLowerings } from './ops/rope.ts';
 
 export const ONNX_LOWERINGS: Record<OpName, OnnxLowering> = {
   ...sourceLowerings,

@@ -11,19 +11,15 @@ import type { onnx } from 'onnx-proto';
 import type { Graph, Node } from '../../src/ir/graph.ts';
 import type { TensorType } from '../../src/ir/types.ts';
 import { type Dim, dimToString } from '../../src/ir/dims.ts';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import { ELEM, int, OnnxEmitter } from './emitter.ts';
 import { ONNX_LOWERINGS } from './lowerings.ts';
+import { IDS_INPUT, ONNX_IDS_INPUT, parsePast, POSITIONS_INPUT } from '../../src/ir/calling-convention.ts';
 
 export const DEFAULT_OPSET = 17;
 /** Opsets whose semantics the lowerings follow (the reduce lowerings switch at 18). */
 export const SUPPORTED_OPSETS: readonly [number, number] = [17, 21];
 
-/** IR input names with a special meaning at the boundary. */
-export const IDS_INPUT = 'ids';
-export const POSITIONS_INPUT = 'pos';
-export const ONNX_IDS_INPUT = 'input_ids';
-export const PAST_INPUT_PREFIX = 'past_key_values.';
 
 const DIM_PARAMS: Readonly<Record<string, string>> = { B: 'batch', S: 'sequence', P: 'past_sequence' };
 
@@ -87,8 +83,8 @@ function bindBoundary(g: Graph, em: OnnxEmitter): onnx.IValueInfoProto[] {
       em.bindSymbol(symbol, em.op('Shape', [name], { start: int(axis), end: int(axis + 1) }));
     });
   if (positions) {
-    if (positions.type.shape.length !== 1) throw new RhcError(`ONNX export: input 'pos' must be [S], got [${positions.type.shape.map(dimToString)}]`);
-    const past = inputs.find((n) => String(n.attrs.name).startsWith(PAST_INPUT_PREFIX));
+    if (positions.type.shape.length !== 1) throw new RhcError(`ONNX export: input '${POSITIONS_INPUT}' must be [S], got [${positions.type.shape.map(dimToString)}]`);
+    const past = inputs.find((n) => parsePast(String(n.attrs.name)));
     const start = past ? em.dimScalar(past.type.shape[2]) : em.dimScalar(0);
     const end = em.op('Add', [start, em.dimScalar(positions.type.shape[0])]);
     const range = em.op('Range', [start, end, em.dimScalar(1)]);

@@ -3,8 +3,8 @@
 // serving runtime would).
 
 import * as ort from 'onnxruntime-node';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
-import { ONNX_IDS_INPUT } from './render.ts';
+import { RhcError } from '../../src/errors.ts';
+import { LOGITS_OUTPUT, ONNX_IDS_INPUT } from '../../src/ir/calling-convention.ts';
 
 export type OrtSession = ort.InferenceSession;
 
@@ -37,5 +37,5 @@ export async function runSession(
 
 export async function runLogits(session: OrtSession, ids: Int32Array, batch: number, seq: number): Promise<Float32Array> {
   const out = await runSession(session, { [ONNX_IDS_INPUT]: idsTensor(ids, batch, seq) });
-  return out.get('logits')!.data;
+  return out.get(LOGITS_OUTPUT)!.data;
 }

@@ -16,7 +16,7 @@ import { graphParams } from '../../src/ir/graph.ts';
 import { bundledSpec, configKeysForSpec, specName } from '../../src/model/spec.ts';
 import { loadProgram } from '../../src/dsl/loader.ts';
 import { Elaborator } from '../../src/dsl/elaborate.ts';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import {
   ARTIFACT_FORMAT,
   ARTIFACT_FORMAT_VERSION,

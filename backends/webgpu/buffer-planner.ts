@@ -5,7 +5,7 @@
 // The plan's `memory` section sums the result by kind, with the activations also unshared.
 
 import { type Dim, dimSymbols, dimToString } from '../../src/ir/dims.ts';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import { planChunks } from '../../src/runtime/webgpu/buffers.ts';
 import type { DispatchDraft } from './kernel-writer.ts';
 import type { BufferRole, PlanChunking, PlanMemory } from './plan.ts';

@@ -7,6 +7,7 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { dimSymbols, type Dim } from '../../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
 import { lastRows } from '../../src/passes/last-position.ts';
+import { IDS_INPUT, LOGITS_OUTPUT, POSITIONS_INPUT } from '../../src/ir/calling-convention.ts';
 import { scheduleGraph } from './schedule.ts';
 import type { KernelChoices } from './lowering.ts';
 import { assemble } from './assemble.ts';
@@ -39,10 +40,6 @@ export interface CompileWebGpuOptions {
   kernelChoices?: KernelChoices;
 }
 
-const IDS = 'ids';
-const POSITIONS = 'pos';
-const LOGITS = 'logits';
-
 function symbolOf(d: Dim | undefined): string | undefined {
   if (d === undefined || typeof d === 'number' || d.terms.size !== 1) return undefined;
   const [[name, c]] = [...d.terms];
@@ -50,8 +47,8 @@ function symbolOf(d: Dim | undefined): string | undefined {
 }
 
 export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuArtifact {
-  const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS);
-  const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS);
+  const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
+  const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS_INPUT);
   const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
   const passes = opts.passes === undefined ? pipelineFor({ tabulate: false, kvCache: decoding }) : [...opts.passes, ...(decoding ? ['kv-cache'] : [])];
   const cached = runPipeline(graph, passes);
@@ -97,7 +94,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     bounds,
     maxBindingBytes,
     ...(decoding
-      ? { decoding: { idsInput: IDS, positionsInput: POSITIONS, logitsOutput: LOGITS, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number, ...(rowsSymbol ? { logitRowsSymbol: rowsSymbol } : {}) } }
+      ? { decoding: { idsInput: IDS_INPUT, positionsInput: POSITIONS_INPUT, logitsOutput: LOGITS_OUTPUT, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number, ...(rowsSymbol ? { logitRowsSymbol: rowsSymbol } : {}) } }
       : {}),
   });
 }

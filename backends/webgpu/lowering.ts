@@ -1,4 +1,4 @@
-// What an op's WGSL lowering is (src/ir/ops/<family>.wgsl.ts). Two kinds:
+// What an op's WGSL lowering is (backends/webgpu/ops/<family>.ts). Two kinds:
 //   lazy   -- the op becomes an expression of its inputs at an index (elementwise, movement,
 //             sources); no kernel, it fuses into whatever reads it;
 //   kernel -- the op needs a kernel of its own (matmul, attention, normalisations,

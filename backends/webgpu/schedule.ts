@@ -20,8 +20,7 @@ import { findEpilogues } from './fusion.ts';
 import { BufferPlanner, maxValue, type SizeLevers } from './buffer-planner.ts';
 import { contiguousView, exprValue, isContiguous, rowMajorStrides, viewValue, type LogicalBuffer, type Value, type View } from './values.ts';
 import { safeText } from './wgsl.ts';
-
-export const PAST_INPUT = /^past_key_values\.(\d+)\.(key|value)$/;
+import { parsePast, parsePresent } from '../../src/ir/calling-convention.ts';
 
 export interface ScheduledIO {
   name: string;
@@ -76,7 +75,7 @@ class Scheduler implements LowerCtx {
     this.symbols = g.symbols;
     this.users = usersOf(g);
     this.byId = nodeMap(g);
-    for (const o of g.outputs) if (!o.name.startsWith('present.')) this.outputNames.set(o.id, o.name);
+    for (const o of g.outputs) if (!parsePresent(o.name)) this.outputNames.set(o.id, o.name);
     this.buffers = new BufferPlanner(opts.bounds, opts.maxBindingBytes, opts.levers);
   }
 
@@ -187,7 +186,7 @@ class Scheduler implements LowerCtx {
 
   /** concat(past_key_values.i.*, new) on the sequence axis: append `fresh` to the cache in place. */
   private appendToCache(n: Node, past: Node, fresh: Value): Value {
-    const [, layer, kind] = PAST_INPUT.exec(String(past.attrs.name))!;
+    const { layer, kind } = parsePast(String(past.attrs.name))!;
     const axis = normaliseAxis(n.attrs.axis as number, n.type.shape.length);
     const pastLength = past.type.shape[axis];
     const shape = n.type.shape.map((d, i) => (i === axis ? this.opts.cacheCapacity : d));
@@ -196,20 +195,20 @@ class Scheduler implements LowerCtx {
     const strides = rowMajorStrides(shape);
     const at: View = { buffer, offset: dimMul(pastLength, strides[axis]), strides };
     this.push([elementwiseKernel(this, fresh, { view: at }, (k) => `append to a KV cache ${k.shape(fresh.shape)}`)], n);
-    this.caches.push({ layer: Number(layer), kind: kind as 'key' | 'value', buffer, shape });
+    this.caches.push({ layer, kind, buffer, shape });
     return viewValue(n.type.dtype, n.type.shape, { buffer, offset: 0, strides });
   }
 
   run(): Schedule {
     const fused = findEpilogues(this.g);
     for (const n of this.g.nodes) {
-      if (n.op === 'input' && PAST_INPUT.test(String(n.attrs.name))) {
+      if (n.op === 'input' && parsePast(String(n.attrs.name))) {
         if ((this.users.get(n.id) ?? []).some((u) => u.op !== 'concat' || u.inputs[0] !== n.id))
           throw new Error(`WebGPU backend: '${safeText(String(n.attrs.name))}' may only be read by the concat that extends it`);
         continue;
       }
       const past = n.op === 'concat' && n.inputs.length === 2 ? this.byId.get(n.inputs[0])! : undefined;
-      if (past && past.op === 'input' && PAST_INPUT.test(String(past.attrs.name))) {
+      if (past && past.op === 'input' && parsePast(String(past.attrs.name))) {
         this.values.set(n.id, this.appendToCache(n, past, this.values.get(n.inputs[1])!));
         continue;
       }

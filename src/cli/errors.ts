@@ -1,7 +1,8 @@
 // Every error reaches the user as text, rendered once here: diagnostics with their source
 // lines, RhcErrors as one line, anything else as an internal error (stack only with RHC_DEBUG=1).
 
-import { DiagnosticsError, RhcError, renderDiagnostic, type Diagnostic, type SourceMap } from '../dsl/diagnostics.ts';
+import { DiagnosticsError, renderDiagnostic, type Diagnostic, type SourceMap } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 
 export class UsageError extends Error {}
 

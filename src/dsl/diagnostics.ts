@@ -1,4 +1,5 @@
 // Diagnostics are values with a location; they are rendered once, at the edge (the CLI).
+// The single-problem error, RhcError, is in src/errors.ts.
 
 export interface SourceLocation {
   file: string;
@@ -14,17 +15,6 @@ export interface Diagnostic {
   severity: 'error' | 'warning';
   message: string;
   loc?: SourceLocation;
-}
-
-/** Thrown for a single fatal problem; collected into a Diagnostic list by callers that keep going. */
-export class RhcError extends Error {
-  constructor(message: string, readonly loc?: SourceLocation) {
-    super(message);
-    this.name = 'RhcError';
-  }
-  toDiagnostic(): Diagnostic {
-    return { severity: 'error', message: this.message, loc: this.loc };
-  }
 }
 
 /** Several diagnostics at once (a file with three type errors reports all three), with the sources they quote. */

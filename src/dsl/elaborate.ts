@@ -17,6 +17,7 @@ import { instantiate } from './modules.ts';
 import { describe, type Instance, POISON, Scope, type Value } from './values.ts';
 import { closestName } from './suggest.ts';
 import { Budget, isStackOverflow } from './budget.ts';
+import { LOGITS_OUTPUT } from '../ir/calling-convention.ts';
 
 export interface ElaborateOptions {
   overrides?: readonly ConfigOverride[];
@@ -202,7 +203,7 @@ export class Elaborator {
     }
     const result = this.callWithInputs(forward.decl, root, m.loc);
     if (this.failed || result?.kind !== 'tensor') return undefined;
-    return this.b.finish(m.name.name, this.symbols, [{ name: 'logits', id: result.id }], this.config);
+    return this.b.finish(m.name.name, this.symbols, [{ name: LOGITS_OUTPUT, id: result.id }], this.config);
   }
 
   /**

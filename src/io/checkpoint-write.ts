@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import { MAX_CONFIG_BYTES } from './checkpoint.ts';
 import { readTextFile, replaceDirAtomicSync, writeFileAtomic } from './files.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors.ts';

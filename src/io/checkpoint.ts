@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import { readTextFile } from './files.ts';
 import { readSafetensors, type SafetensorsFile } from './safetensors.ts';
 import { parseHfConfig, type HfConfig } from './hf-config.ts';

@@ -3,7 +3,7 @@
 // (src/runtime/webgpu/artifact-model.ts). One rule, so a config.json the CLI refuses is
 // refused by the loader with the same words. Pure: no fs, no process.
 
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 
 export type RotatingHead = 'lr' | 'gp';
 

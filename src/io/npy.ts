@@ -2,7 +2,7 @@
 // little-endian float32 array, so files diff cleanly against ones made by NumPy.
 
 import * as fs from 'node:fs';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import { openRegularFile, readRegularFile, writeAll, writeFileAtomic } from './files.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"

@@ -2,7 +2,7 @@
 // Vigna, 2018): 128-bit state, period 2^128 - 1, passes BigCrush; the state is filled from the
 // seed with splitmix32 so that nearby seeds give unrelated streams. Math.random cannot be seeded.
 
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));

@@ -4,7 +4,7 @@
 // then raw little-endian tensor data. Every header field is validated before any tensor-sized
 // allocation, so a corrupt or hostile file produces an RhcError, never a crash.
 
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
 

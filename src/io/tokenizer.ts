@@ -5,7 +5,7 @@
 
 import { encode as bpeEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import ranks from 'gpt-tokenizer/bpeRanks/r50k_base';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 
 export const EOT_TOKEN = 50256;
 export const EOT_TEXT = '<|endoftext|>';

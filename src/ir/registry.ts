@@ -1,8 +1,9 @@
 // The op registry: every IR op is defined once, in src/ir/ops/<family>.ts, with its type rule
-// and its reference semantics (the oracle for every backend). Later layers add, beside the
-// definition in the same folder, the gradient rule (autodiff pass) and each backend's
-// lowering (<family>.onnx.ts, <family>.wgsl.ts); backends look lowerings up by op name in
-// tables typed Record<OpName, ...>, so a new op that lacks one does not compile.
+// and its reference semantics (the oracle for every backend); the gradient rule (autodiff)
+// goes beside it, in the same family file. Each backend's lowering lives with the backend
+// (backends/webgpu/ops/<family>.ts, backends/onnx/ops/<family>.ts), so the IR imports no
+// backend; backends look lowerings up by op name in tables typed Record<OpName, ...>, so a
+// new op that lacks one does not compile.
 
 import type { TensorType } from './types.ts';
 import type { EvalEnv, RefTensor } from './reference.ts';

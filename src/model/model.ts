@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DiagnosticsError, RhcError } from '../dsl/diagnostics.ts';
+import { DiagnosticsError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import { compileModel } from '../dsl/compile.ts';
 import type { ConfigOverride } from '../dsl/config.ts';
 import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';

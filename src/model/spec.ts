@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
 import { selectorMismatch } from './selects.ts';
 

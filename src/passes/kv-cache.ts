@@ -9,15 +9,14 @@
 import type { Graph, GraphOutput } from '../ir/graph.ts';
 import { sym } from '../ir/dims.ts';
 import { Rewriter } from './rewrite.ts';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { CACHE_KINDS, parsePast, pastName, presentName } from '../ir/calling-convention.ts';
+import { RhcError } from '../errors.ts';
 
-export const PAST_PREFIX = 'past_key_values';
-export const PRESENT_PREFIX = 'present';
 /** The cached-length symbol, renamed if the graph already uses it. */
 const PAST_SYMBOL = 'P';
 
 export function addKvCache(g: Graph): Graph {
-  if (g.nodes.some((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`)))
+  if (g.nodes.some((n) => n.op === 'input' && parsePast(String(n.attrs.name))))
     throw new RhcError('kv-cache: the graph already has past_key_values inputs (the pass runs once)');
   let P = PAST_SYMBOL;
   while (g.symbols.includes(P)) P += "'";
@@ -30,15 +29,15 @@ export function addKvCache(g: Graph): Graph {
       continue;
     }
     const [q, k, v] = n.inputs;
-    const extended = (['key', 'value'] as const).map((what, j) => {
+    const extended = CACHE_KINDS.map((what, j) => {
       const fresh = [k, v][j];
       const t = rw.type(fresh);
       const r = t.shape.length;
       const pastShape = [...t.shape.slice(0, r - 2), sym(P), t.shape[r - 1]];
-      const name = `${PAST_PREFIX}.${layer}.${what}`;
+      const name = pastName(layer, what);
       const past = rw.add('input', [], { name, dtype: t.dtype, shape: pastShape }, name);
-      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, `${PRESENT_PREFIX}.${layer}.${what}`);
-      outputs.push({ name: `${PRESENT_PREFIX}.${layer}.${what}`, id: all });
+      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, presentName(layer, what));
+      outputs.push({ name: presentName(layer, what), id: all });
       return all;
     });
     rw.keep(n, { inputs: [q, ...extended] });

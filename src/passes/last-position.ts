@@ -13,8 +13,8 @@ import { nodeMap, type Graph, type Node } from '../ir/graph.ts';
 import { getOp } from '../ir/registry.ts';
 import { dimEq, dimSub, isConcrete, sym, type Dim } from '../ir/dims.ts';
 import { Rewriter, usersOf } from './rewrite.ts';
+import { LOGITS_OUTPUT } from '../ir/calling-convention.ts';
 
-export const LOGITS_OUTPUT = 'logits';
 /** The symbol `lastRows` adds (primed if the graph already uses it). */
 const ROWS_SYMBOL = 'R';
 

@@ -13,8 +13,8 @@ import { dimEq, isConcrete, sym, type Dim } from '../ir/dims.ts';
 import { normaliseAxis, size, type RefTensor } from '../ir/reference.ts';
 import { constAttrsOf, Rewriter, usersOf } from './rewrite.ts';
 import { evaluateNodes } from './evaluate.ts';
+import { POSITIONS_INPUT } from '../ir/calling-convention.ts';
 
-export const POSITION_INPUT = 'pos';
 /** Tables above this many elements are not worth their weight file. */
 const MAX_TABLE_ELEMENTS = 1 << 24;
 /** Ops that only move or convert values; a subgraph of these alone is not worth a table. */
@@ -80,7 +80,7 @@ function cone(g: Graph, root: Node, kinds: ReadonlyMap<number, Kind>): Node[] {
 }
 
 export function tabulatePositions(g: Graph): Graph {
-  const pos = g.nodes.find((n) => n.op === 'input' && n.attrs.name === POSITION_INPUT);
+  const pos = g.nodes.find((n) => n.op === 'input' && n.attrs.name === POSITIONS_INPUT);
   const nPositions = g.config.n_positions;
   if (!pos || typeof nPositions !== 'number' || pos.type.shape.length !== 1 || pos.type.dtype !== 'i32') return g;
   const S = pos.type.shape[0];

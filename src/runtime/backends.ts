@@ -6,7 +6,8 @@ import type { Graph } from '../ir/graph.ts';
 import type { Precision } from '../ir/reference.ts';
 import { interpret, paramTensors } from './reference/interpreter.ts';
 import { positions, type Decoder } from './decoder.ts';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { IDS_INPUT, LOGITS_OUTPUT, POSITIONS_INPUT } from '../ir/calling-convention.ts';
+import { RhcError } from '../errors.ts';
 
 export interface ForwardRequest {
   graph: Graph;
@@ -52,10 +53,10 @@ export function cpuBackend(precision: Precision = 'f32'): ForwardBackend {
     async forward(req) {
       const params = paramTensors(req.graph, req.weights);
       const inputs = new Map([
-        ['ids', { dtype: 'i32' as const, shape: [req.batch, req.seq], data: req.ids }],
-        ['pos', { dtype: 'i32' as const, shape: [req.seq], data: positions(req.seq, req.positionOffset) }],
+        [IDS_INPUT, { dtype: 'i32' as const, shape: [req.batch, req.seq], data: req.ids }],
+        [POSITIONS_INPUT, { dtype: 'i32' as const, shape: [req.seq], data: positions(req.seq, req.positionOffset) }],
       ]);
-      const logits = interpret(req.graph, { inputs, params, precision }).get('logits')!;
+      const logits = interpret(req.graph, { inputs, params, precision }).get(LOGITS_OUTPUT)!;
       return logits.data instanceof Float32Array ? logits.data : Float32Array.from(logits.data);
     },
   };

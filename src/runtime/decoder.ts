@@ -3,7 +3,7 @@
 // Keys are cached already rotated; new tokens are rotated at their absolute position.
 // The bookkeeping every decoder shares lives here too. Browser-safe.
 
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import type { Dim } from '../ir/dims.ts';
 
 export interface Decoder {

@@ -2,7 +2,7 @@
 // is fed back; tokens are yielded as they are chosen so callers can stream text.
 
 import { Rng } from '../io/rng.ts';
-import { RhcError } from '../dsl/diagnostics.ts';
+import { RhcError } from '../errors.ts';
 import type { Decoder } from './decoder.ts';
 import { sampleToken, type SamplingOptions } from './sampling.ts';
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 
 /** Runs `fn`, which must throw an RhcError (a user-facing error); returns it for message checks. */
 export function rhcErrorOf(fn: () => unknown): RhcError {

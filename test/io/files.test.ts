@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import {
   checkOutputNotInput,
   readRegularFile,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import { Rng } from '../../src/io/rng.ts';
 
 describe('Rng (xoshiro128**)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RhcError } from '../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../src/errors.ts';
 import { decode, decodeIncremental, encode, EOT_TOKEN, incompleteTail, TokenStreamDecoder } from '../../src/io/tokenizer.ts';
 
 describe('GPT-2 tokenizer', () => {

@@ -5,7 +5,7 @@ import { isNpyFile, writeNpy } from '../../io/npy.ts';
 import { checkOutputNotInput } from '../../io/files.ts';
 import { checkpointFiles } from '../../io/checkpoint.ts';
 import { encode } from '../../io/tokenizer.ts';
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { BACKEND_NAMES, cpuBackend, getBackend } from '../../runtime/backends.ts';
 import { collectSet, parseChoice, parseIds } from '../options.ts';
 import type { Precision } from '../../ir/reference.ts';

@@ -5,7 +5,7 @@
 import type { Graph } from '../../ir/graph.ts';
 import type { Precision, RefTensor } from '../../ir/reference.ts';
 import { runPipeline } from '../../passes/pipeline.ts';
-import { PAST_PREFIX, PRESENT_PREFIX } from '../../passes/kv-cache.ts';
+import { IDS_INPUT, LOGITS_OUTPUT, parsePast, POSITIONS_INPUT, presentFor } from '../../ir/calling-convention.ts';
 import { checkAppend, emptyPastShape, positions, type Decoder } from '../decoder.ts';
 import { interpret, paramTensors } from './interpreter.ts';
 
@@ -13,7 +13,7 @@ export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Floa
   // Only the next token's logits are wanted: ln_f and the lm_head run on the last position alone.
   const cached = runPipeline(graph, { tabulate: false, kvCache: true, lastPosition: true });
   const params = paramTensors(cached, weights);
-  const pastInputs = cached.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(`${PAST_PREFIX}.`));
+  const pastInputs = cached.nodes.filter((n) => n.op === 'input' && parsePast(String(n.attrs.name)));
   const capacity = graph.config.n_positions as number;
   const vocab = graph.config.vocab_size as number;
   let past = new Map<string, RefTensor>();
@@ -31,17 +31,17 @@ export function referenceDecoder(graph: Graph, weights: ReadonlyMap<string, Floa
     async append(ids) {
       checkAppend(ids, length, capacity);
       const inputs = new Map<string, RefTensor>([
-        ['ids', { dtype: 'i32', shape: [1, ids.length], data: Int32Array.from(ids) }],
-        ['pos', { dtype: 'i32', shape: [ids.length], data: positions(ids.length, length) }],
+        [IDS_INPUT, { dtype: 'i32', shape: [1, ids.length], data: Int32Array.from(ids) }],
+        [POSITIONS_INPUT, { dtype: 'i32', shape: [ids.length], data: positions(ids.length, length) }],
         ...past,
       ]);
       const out = interpret(cached, { inputs, params, precision });
       past = new Map(pastInputs.map((n) => {
         const name = n.attrs.name as string;
-        return [name, out.get(PRESENT_PREFIX + name.slice(PAST_PREFIX.length))!];
+        return [name, out.get(presentFor(name)!)!];
       }));
       length += ids.length;
-      const logits = out.get('logits')!.data; // [1, 1, vocab]
+      const logits = out.get(LOGITS_OUTPUT)!.data; // [1, 1, vocab]
       return Float32Array.from(logits.subarray(logits.length - vocab));
     },
     reset() {

@@ -5,7 +5,7 @@ import type { Graph } from '../../ir/graph.ts';
 import { getOp } from '../../ir/registry.ts';
 import { dimEval, dimToString, type Dim } from '../../ir/dims.ts';
 import type { EvalEnv, Precision, RefTensor } from '../../ir/reference.ts';
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 
 export interface RunOptions {
   precision?: Precision;

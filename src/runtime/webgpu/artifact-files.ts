@@ -11,7 +11,7 @@
 // directory whose files come from different compiles is an error naming the file, never a
 // plan of one config run with the kernels or checkpoint of another.
 
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { parseSafetensors, type SafetensorsFile } from '../../io/safetensors-format.ts';
 import type { WebGpuArtifact } from '../../../backends/webgpu/plan.ts';
 

@@ -9,7 +9,7 @@
 // was compiled with. So the loader accepts exactly the checkpoints the CLI would run with the
 // artifact's numbers.
 
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { selectorMismatch } from '../../model/selects.ts';
 import { parseHfConfig } from '../../io/hf-config.ts';
 import type { SafetensorsFile } from '../../io/safetensors-format.ts';

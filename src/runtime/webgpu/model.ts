@@ -5,7 +5,7 @@
 // lm_head on that many final positions, every one for a forward and one for a decoder.
 // Browser-safe: no Node APIs, the same file runs in a page.
 
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { evalDimText, type PlanIO, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { checkAppend, positions, type Decoder } from '../decoder.ts';
 import type { GpuContext } from './device.ts';

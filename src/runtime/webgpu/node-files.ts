@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { fsReason, readRegularFile } from '../../io/files.ts';
 import { readSafetensors } from '../../io/safetensors.ts';
 import { FileTooLarge, type ArtifactFiles } from './artifact-files.ts';

@@ -2,7 +2,7 @@
 // out-of-memory names the tensor), weights and constants uploaded once, chunked tensors as one
 // GPUBuffer per chunk of whole rows.
 
-import { RhcError } from '../../dsl/diagnostics.ts';
+import { RhcError } from '../../errors.ts';
 import { chunkElements, type PlanBuffer, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, createBuffersChecked, type GpuContext } from './device.ts';
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportOnnx, openSession, runLogits, runOnnx } from '../../../backends/onnx/index.ts';
-import { RhcError } from '../../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../../src/errors.ts';
 import { compileSpec, randomIds, randomWeights, relativeError, runReference, SMALL } from '../../passes/fixtures.ts';
 import { readModel, tempDir } from './helpers.ts';
 

@@ -1,4 +1,4 @@
-// Attention's WGSL kernels (src/ir/ops/attention.wgsl.ts) on SwiftShader against the f64
+// Attention's WGSL kernels (backends/webgpu/ops/attention.ts) on SwiftShader against the f64
 // reference interpreter: the per-query and the tiled prefill kernels at lengths that are not
 // multiples of their blocks, with KV-cache offsets (Sk > Sq); the split-context decode path at
 // contexts of 1, 17 and 300 keys (one, two and 19 chunks); head sizes 8, 16, 64 and a scalar 6.
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Dim } from '../../../src/ir/dims.ts';
 import { compileWebGpu, gridDimSize, type PlanDispatch, type WebGpuPlan } from '../../../backends/webgpu/index.ts';
 import { WebGpuModel } from '../../../src/runtime/webgpu/model.ts';
-import { CHUNKS, DECODE_QUERIES } from '../../../src/ir/ops/attention.wgsl.ts';
+import { CHUNKS, DECODE_QUERIES } from '../../../backends/webgpu/ops/attention.ts';
 import { compileSpec, randomIds, randomWeights, relativeError, runReference, SMALL } from '../../passes/fixtures.ts';
 import { buildGraph, gpu, gpuVsReference, M, N, randomTensor, useDevice } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileWebGpu, type WebGpuArtifact } from '../../../backends/webgpu/index.ts';
-import { RhcError } from '../../../src/dsl/diagnostics.ts';
+import { RhcError } from '../../../src/errors.ts';
 import { readNpy } from '../../../src/io/npy.ts';
 import { initModel, saveModel } from '../../../src/model/model.ts';
 import { cpuBackend } from '../../../src/runtime/backends.ts';

@@ -2,12 +2,12 @@
 // copy); on an expression they remap the index. Gather reads the row its id names (clamped, so
 // a bad id can never read outside the table; the runtime rejects bad ids before running).
 
-import { dimAdd, type Dim } from '../dims.ts';
-import { normaliseAxis } from '../reference.ts';
-import { broadcastIndex, decompose, exprValue, linearize, viewValue } from '../../../backends/webgpu/values.ts';
-import { broadcastView, reshapeView, sliceView, transposeView } from '../../../backends/webgpu/views.ts';
-import { lazy, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from './shape.ts';
+import { dimAdd, type Dim } from '../../../src/ir/dims.ts';
+import { normaliseAxis } from '../../../src/ir/reference.ts';
+import { broadcastIndex, decompose, exprValue, linearize, viewValue } from '../values.ts';
+import { broadcastView, reshapeView, sliceView, transposeView } from '../views.ts';
+import { lazy, type WgslLowering } from '../lowering.ts';
+import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from '../../../src/ir/ops/shape.ts';
 
 function withAxis(axes: readonly string[], axis: number, index: string): string[] {
   return axes.map((a, i) => (i === axis ? index : a));

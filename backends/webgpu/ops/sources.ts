@@ -1,9 +1,9 @@
 // WGSL lowerings of the sources: inputs, parameters and tensor constants are buffers the plan
 // fills (read through a contiguous view), scalar constants are literals, iota is its index.
 
-import { contiguousView, exprValue, viewValue } from '../../../backends/webgpu/values.ts';
-import { lazy, literalValue, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { ConstAttrs, sourceOps } from './sources.ts';
+import { contiguousView, exprValue, viewValue } from '../values.ts';
+import { lazy, literalValue, type WgslLowering } from '../lowering.ts';
+import type { ConstAttrs, sourceOps } from '../../../src/ir/ops/sources.ts';
 
 export const sourceWgsl: { [K in keyof typeof sourceOps]: WgslLowering } = {
   input: lazy((n, _, ctx) => viewValue(n.type.dtype, n.type.shape, contiguousView(ctx.input(n), n.type.shape))),

@@ -2,8 +2,8 @@
 // (int64 ids cast to i32, positions computed), parameters become initializers, constants
 // initializers, and iota a Range.
 
-import { ELEM, int, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import type { ConstAttrs, InputAttrs, IotaAttrs, ParamAttrs, sourceOps } from './sources.ts';
+import { ELEM, int, type OnnxLowering } from '../emitter.ts';
+import type { ConstAttrs, InputAttrs, IotaAttrs, ParamAttrs, sourceOps } from '../../../src/ir/ops/sources.ts';
 
 export const sourceLowerings: { [K in keyof typeof sourceOps]: OnnxLowering } = {
   input: (ctx, n) => ctx.input((n.attrs as unknown as InputAttrs).name),

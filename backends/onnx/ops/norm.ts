@@ -1,8 +1,8 @@
 // ONNX lowerings of the normalisations: Softmax (opset 13 semantics: along one axis) and
 // LayerNormalization (opset 17; biased variance over the last axis, as the IR's).
 
-import { float, int, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import type { LayerNormAttrs, SoftmaxAttrs, normOps } from './norm.ts';
+import { float, int, type OnnxLowering } from '../emitter.ts';
+import type { LayerNormAttrs, SoftmaxAttrs, normOps } from '../../../src/ir/ops/norm.ts';
 
 export const normLowerings: { [K in keyof typeof normOps]: OnnxLowering } = {
   softmax: (ctx, n, [x]) => ctx.op('Softmax', [x], { axis: int((n.attrs as unknown as SoftmaxAttrs).axis) }),

@@ -7,12 +7,12 @@
 // A B^T split into chunks (GPT-2 medium's wte under a 128 MiB binding limit) is one dispatch
 // per chunk, each computing that chunk's columns.
 
-import { type Dim, dimDivExact, dimEq, dimMul, numElements } from '../dims.ts';
-import type { Node } from '../graph.ts';
-import type { DispatchDraft, KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
-import { decompose, type Index, type Value, type View } from '../../../backends/webgpu/values.ts';
-import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { matmulOps } from './matmul.ts';
+import { type Dim, dimDivExact, dimEq, dimMul, numElements } from '../../../src/ir/dims.ts';
+import type { Node } from '../../../src/ir/graph.ts';
+import type { DispatchDraft, KernelWriter } from '../kernel-writer.ts';
+import { decompose, type Index, type Value, type View } from '../values.ts';
+import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
+import type { matmulOps } from '../../../src/ir/ops/matmul.ts';
 
 const div4 = (d: Dim) => dimDivExact(d, 4) !== undefined;
 const LANES = ['x', 'y', 'z', 'w'];

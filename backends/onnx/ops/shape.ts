@@ -2,8 +2,8 @@
 // computed at run time (ctx.shape); Reshape gets allowzero=1 so a dim that is 0 at run time
 // (an empty KV cache) means 0, not "copy the input's dim".
 
-import { int, ints, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from './shape.ts';
+import { int, ints, type OnnxLowering } from '../emitter.ts';
+import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from '../../../src/ir/ops/shape.ts';
 
 export const shapeLowerings: { [K in keyof typeof shapeOps]: OnnxLowering } = {
   reshape: (ctx, n, [x]) => ctx.op('Reshape', [x, ctx.shape((n.attrs as unknown as ReshapeAttrs).shape)], { allowzero: int(1) }),

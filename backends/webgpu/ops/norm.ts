@@ -2,11 +2,11 @@
 // biased variance for LayerNorm, max-subtracted exponentials for softmax). No workgroup
 // reductions: barriers are slow on SwiftShader, and the rows here are short.
 
-import { normaliseAxis } from '../reference.ts';
-import { numElements } from '../dims.ts';
-import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import { f32Literal } from '../../../backends/webgpu/wgsl.ts';
-import type { LayerNormAttrs, SoftmaxAttrs, normOps } from './norm.ts';
+import { normaliseAxis } from '../../../src/ir/reference.ts';
+import { numElements } from '../../../src/ir/dims.ts';
+import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
+import { f32Literal } from '../wgsl.ts';
+import type { LayerNormAttrs, SoftmaxAttrs, normOps } from '../../../src/ir/ops/norm.ts';
 
 export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
   layer_norm: {

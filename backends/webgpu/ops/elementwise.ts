@@ -3,11 +3,11 @@
 // tanh and pow use rhc's helpers (backends/webgpu/wgsl.ts): WGSL's built-ins are not accurate
 // enough everywhere; erf has no built-in at all. i32 arithmetic wraps, as the reference's does.
 
-import type { Node } from '../graph.ts';
-import type { KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
-import { broadcastIndex, exprValue, type Value } from '../../../backends/webgpu/values.ts';
-import { lazy, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { CastAttrs, elementwiseOps } from './elementwise.ts';
+import type { Node } from '../../../src/ir/graph.ts';
+import type { KernelWriter } from '../kernel-writer.ts';
+import { broadcastIndex, exprValue, type Value } from '../values.ts';
+import { lazy, type WgslLowering } from '../lowering.ts';
+import type { CastAttrs, elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
 
 function operand(k: KernelWriter, n: Node, x: Value, at: Parameters<Value['emit']>[1]): string {
   return x.emit(k, broadcastIndex(at, n.type.shape, x.shape));

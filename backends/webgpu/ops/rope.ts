@@ -2,10 +2,10 @@
 // reads its pair partner, so it fuses into whatever reads it (attention's q loads, the kernel
 // that appends rotated keys to the KV cache) instead of running as a kernel of its own.
 
-import { dimDivExact } from '../dims.ts';
-import { broadcastIndex, exprValue } from '../../../backends/webgpu/values.ts';
-import { lazy, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { ropeOps } from './rope.ts';
+import { dimDivExact } from '../../../src/ir/dims.ts';
+import { broadcastIndex, exprValue } from '../values.ts';
+import { lazy, type WgslLowering } from '../lowering.ts';
+import type { ropeOps } from '../../../src/ir/ops/rope.ts';
 
 export const ropeWgsl: { [K in keyof typeof ropeOps]: WgslLowering } = {
   rope: lazy((n, [x, cos, sin]) => {

@@ -1,8 +1,8 @@
 // ONNX lowerings of the reductions. ReduceSum takes its axes as an input since opset 13;
 // ReduceMean and ReduceMax only from opset 18 (an attribute before).
 
-import { int, ints, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import type { ReduceAttrs, reduceOps } from './reduce.ts';
+import { int, ints, type OnnxLowering } from '../emitter.ts';
+import type { ReduceAttrs, reduceOps } from '../../../src/ir/ops/reduce.ts';
 
 function reduce(opType: string, axesInputSince: number): OnnxLowering {
   return (ctx, n, [x]) => {

@@ -3,9 +3,9 @@
 // where the Sq queries are the last of the Sk keys), Softmax, MatMul with v. ORT's optimiser
 // may fuse this; the unfused form runs on every runtime.
 
-import { int, ints, type OnnxLowerCtx, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import { type Dim, dimSub, dimToString } from '../dims.ts';
-import type { AttentionAttrs, attentionOps } from './attention.ts';
+import { int, ints, type OnnxLowerCtx, type OnnxLowering } from '../emitter.ts';
+import { type Dim, dimSub, dimToString } from '../../../src/ir/dims.ts';
+import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
 
 /** bool [Sq, Sk]: key j is visible to query i when j <= i + (Sk - Sq). Shared by the layers. */
 function causalMask(ctx: OnnxLowerCtx, sq: Dim, sk: Dim): string {

@@ -1,9 +1,9 @@
 // ONNX lowerings of the elementwise ops: each is the standard op of the same meaning
 // (ONNX broadcasting is NumPy's, like the IR's).
 
-import { ELEM, int, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import type { elementwiseOps } from './elementwise.ts';
-import type { CastAttrs } from './elementwise.ts';
+import { ELEM, int, type OnnxLowering } from '../emitter.ts';
+import type { elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
+import type { CastAttrs } from '../../../src/ir/ops/elementwise.ts';
 
 const same = (opType: string): OnnxLowering => (ctx, _n, inputs) => ctx.op(opType, inputs);
 

@@ -18,13 +18,13 @@
 // dispatches only the one its sizes select (the runtime skips dispatches with no workgroups).
 // When the partials would exceed one binding, the prefill kernel serves every Sq instead.
 
-import { dimMul, dimSub, numElements, shapeToString, type Dim } from '../dims.ts';
-import type { Node } from '../graph.ts';
-import type { DispatchDraft, DraftGridDim, KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
-import { decompose, type Value } from '../../../backends/webgpu/values.ts';
-import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import { f32Literal, u32Literal } from '../../../backends/webgpu/wgsl.ts';
-import type { AttentionAttrs, attentionOps } from './attention.ts';
+import { dimMul, dimSub, numElements, shapeToString, type Dim } from '../../../src/ir/dims.ts';
+import type { Node } from '../../../src/ir/graph.ts';
+import type { DispatchDraft, DraftGridDim, KernelWriter } from '../kernel-writer.ts';
+import { decompose, type Value } from '../values.ts';
+import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
+import { f32Literal, u32Literal } from '../wgsl.ts';
+import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
 
 /** At most this many queries take the split-context path (its scratch is sized for them). */
 export const DECODE_QUERIES = 4;

@@ -2,9 +2,9 @@
 // [..., D/2, 2], rotate (x0 c - x1 s, x0 s + x1 c) with cos/sin [..., D/2] broadcast over the
 // pair axis, and interleave back with Concat + Reshape.
 
-import { int, type OnnxLowering } from '../../../backends/onnx/emitter.ts';
-import { dimDivExact } from '../dims.ts';
-import type { ropeOps } from './rope.ts';
+import { int, type OnnxLowering } from '../emitter.ts';
+import { dimDivExact } from '../../../src/ir/dims.ts';
+import type { ropeOps } from '../../../src/ir/ops/rope.ts';
 
 export const ropeLowerings: { [K in keyof typeof ropeOps]: OnnxLowering } = {
   rope: (ctx, n, [x, cos, sin]) => {

@@ -1,10 +1,10 @@
 // WGSL lowerings of the reductions: one thread per output element, looping along the axis.
 
-import { normaliseAxis } from '../reference.ts';
-import { numElements } from '../dims.ts';
-import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../../../backends/webgpu/lowering.ts';
-import type { KernelWriter } from '../../../backends/webgpu/kernel-writer.ts';
-import type { ReduceAttrs, reduceOps } from './reduce.ts';
+import { normaliseAxis } from '../../../src/ir/reference.ts';
+import { numElements } from '../../../src/ir/dims.ts';
+import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
+import type { KernelWriter } from '../kernel-writer.ts';
+import type { ReduceAttrs, reduceOps } from '../../../src/ir/ops/reduce.ts';
 
 type Step = { init: (k: KernelWriter, dtype: 'f32' | 'i32') => string; step: (acc: string, x: string) => string; finish?: (acc: string, n: string, dtype: string) => string };
 
