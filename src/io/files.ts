@@ -69,32 +69,41 @@ export interface ReadOptions {
 }
 
 /**
- * Reads a regular file of at most `maxBytes`. Symbolic links are followed, but what they lead to
- * must be a regular file too. The FIFO check happens before open (which would block on a FIFO),
- * and again on the open descriptor, opened non-blocking, in case the path changed in between.
+ * Opens a regular file for reading; returns its descriptor and size. Symbolic links are
+ * followed, but what they lead to must be a regular file too. The check happens before open
+ * (which would block on a FIFO), and again on the descriptor, opened non-blocking, in case the
+ * path changed in between.
  */
-export function readRegularFile(file: string, opts: ReadOptions): Buffer {
-  const what = opts.what ? `${opts.what} ` : '';
+export function openRegularFile(file: string, what?: string): { fd: number; size: number } {
   const refuse = (why: string): never => {
-    throw new RhcError(`cannot read ${what}${file}: ${why}`);
+    throw new RhcError(`cannot read ${what ? `${what} ` : ''}${file}: ${why}`);
   };
-  const check = (st: fs.Stats): number => {
-    if (!st.isFile()) refuse(`it is ${kindOf(st)}, not a regular file`);
-    if (st.size > opts.maxBytes) refuse(`it is ${formatBytes(st.size)}, more than the ${formatBytes(opts.maxBytes)} a ${opts.what ?? 'file of this kind'} may be`);
-    return st.size;
-  };
-  let fd: number;
   try {
-    check(fs.statSync(file));
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.statSync(file);
+    if (!st.isFile()) refuse(`it is ${kindOf(st)}, not a regular file`);
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const fst = fs.fstatSync(fd);
+    if (!fst.isFile()) {
+      fs.closeSync(fd);
+      refuse(`it is ${kindOf(fst)}, not a regular file`);
+    }
+    return { fd, size: fst.size };
   } catch (e) {
     if (e instanceof RhcError) throw e;
     return refuse(fsReason(e) ?? String(e));
   }
+}
+
+/** Reads a regular file (see openRegularFile) of at most `maxBytes`; a larger one is refused before any read. */
+export function readRegularFile(file: string, opts: ReadOptions): Buffer {
+  const refuse = (why: string): never => {
+    throw new RhcError(`cannot read ${opts.what ? `${opts.what} ` : ''}${file}: ${why}`);
+  };
+  const { fd, size } = openRegularFile(file, opts.what);
   try {
-    const size = check(fs.fstatSync(fd));
+    if (size > opts.maxBytes) refuse(`it is ${formatBytes(size)}, more than the ${formatBytes(opts.maxBytes)} a ${opts.what ?? 'file of this kind'} may be`);
     // One byte more than the size: a file that grows while it is read is caught, not followed.
-    const buf = Buffer.alloc(Math.min(size, opts.maxBytes) + 1);
+    const buf = Buffer.alloc(size + 1);
     let done = 0;
     for (;;) {
       const n = fs.readSync(fd, buf, done, buf.length - done, done);
@@ -115,27 +124,6 @@ export function readRegularFile(file: string, opts: ReadOptions): Buffer {
 /** readRegularFile as UTF-8 text. */
 export function readTextFile(file: string, opts: ReadOptions): string {
   return readRegularFile(file, opts).toString('utf8');
-}
-
-/** Opens a regular file for reading without blocking on a FIFO; returns its descriptor and size. */
-export function openRegularFile(file: string, what?: string): { fd: number; size: number } {
-  const refuse = (why: string): never => {
-    throw new RhcError(`cannot read ${what ? `${what} ` : ''}${file}: ${why}`);
-  };
-  try {
-    const st = fs.statSync(file);
-    if (!st.isFile()) refuse(`it is ${kindOf(st)}, not a regular file`);
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const fst = fs.fstatSync(fd);
-    if (!fst.isFile()) {
-      fs.closeSync(fd);
-      refuse(`it is ${kindOf(fst)}, not a regular file`);
-    }
-    return { fd, size: fst.size };
-  } catch (e) {
-    if (e instanceof RhcError) throw e;
-    return refuse(fsReason(e) ?? String(e));
-  }
 }
 
 /** A name beside `target` that no other process picks: `.<name>.rhc-<tag>-<pid>-<random>`. */
