@@ -5,7 +5,7 @@ import type { SourceLocation } from './diagnostics.ts';
 import { type Dim, dimToString } from '../ir/dims.ts';
 import type { Elaborator } from './elaborate.ts';
 import { erf } from '../ir/ops/erf.ts';
-import { asTensor, positiveDim } from './expressions.ts';
+import { asTensor, isFloatOperand, positiveDim } from './expressions.ts';
 import type { ArgValue } from './functions.ts';
 import { describe, POISON, type Value } from './values.ts';
 
@@ -45,12 +45,11 @@ const extremum = (op: 'max' | 'min', f: (a: number, b: number) => number): Built
   args: ['tensorOrNumber', 'tensorOrNumber'],
   run: (el, [a, b], loc) => {
     const [va, vb] = [a as Value, b as Value];
-    const isFloat = (v: Value) => v.kind === 'float' || (v.kind === 'tensor' && v.type.dtype === 'f32');
     if (va.kind !== 'tensor' && vb.kind !== 'tensor') {
       const [x, y] = [va, vb].map((v) => (v.kind === 'float' ? v.value : v.kind === 'dim' ? (v.dim as number) : NaN));
-      return isFloat(va) || isFloat(vb) ? { kind: 'float', value: f(x, y) } : { kind: 'dim', dim: f(x, y) };
+      return isFloatOperand(va) || isFloatOperand(vb) ? { kind: 'float', value: f(x, y) } : { kind: 'dim', dim: f(x, y) };
     }
-    const dtype = isFloat(va) || isFloat(vb) ? 'f32' : 'i32';
+    const dtype = isFloatOperand(va) || isFloatOperand(vb) ? 'f32' : 'i32';
     return el.op(op, [asTensor(el, va, dtype, loc), asTensor(el, vb, dtype, loc)], {}, loc);
   },
 });

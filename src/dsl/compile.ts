@@ -3,7 +3,7 @@
 // under `Elaborator.guard`, so even a stack overflow is a diagnostic, not an internal error.
 
 import type { ModelDecl } from './ast.ts';
-import type { Diagnostic, SourceMap } from './diagnostics.ts';
+import { capDiagnostics, type Diagnostic, type SourceMap } from './diagnostics.ts';
 import type { Graph } from '../ir/graph.ts';
 import { loadProgram, type Program } from './loader.ts';
 import { Elaborator } from './elaborate.ts';
@@ -48,9 +48,7 @@ export function compileModel(file: string, opts: { overrides?: readonly ConfigOv
 
 /** At most MAX_DIAGNOSTICS, the rest counted: a spec with 40,000 wrong lines gets a readable answer. */
 function capped<T extends FrontEndResult>(out: T): T {
-  const more = out.diagnostics.length - MAX_DIAGNOSTICS;
-  if (more > 0) out.diagnostics.splice(MAX_DIAGNOSTICS, more, { severity: 'error', message: `${more} more errors not shown` });
-  return out;
+  return { ...out, diagnostics: capDiagnostics(out.diagnostics, MAX_DIAGNOSTICS) };
 }
 
 /**

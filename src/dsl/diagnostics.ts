@@ -62,3 +62,10 @@ function sourceLine(text: string, line: number): string | undefined {
   const end = text.indexOf('\n', start);
   return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, '');
 }
+
+/** The first `max` diagnostics, then one line counting the rest (`prefix` names where they are). */
+export function capDiagnostics(diagnostics: readonly Diagnostic[], max: number, prefix = ''): Diagnostic[] {
+  if (diagnostics.length <= max) return [...diagnostics];
+  const more = diagnostics.length - max;
+  return [...diagnostics.slice(0, max), { severity: 'error', message: `${prefix}${more} more error${more === 1 ? '' : 's'} not shown` }];
+}

@@ -46,6 +46,11 @@ function isScalar(v: Value): v is Extract<Value, { kind: 'dim' | 'float' }> {
   return v.kind === 'dim' || v.kind === 'float';
 }
 
+/** Arithmetic's dtype rule: a float number or an f32 tensor makes an elementwise operation f32. */
+export function isFloatOperand(v: Value): boolean {
+  return v.kind === 'float' || (v.kind === 'tensor' && v.type.dtype === 'f32');
+}
+
 function binary(el: Elaborator, e: BinaryExpr, a: Value, b: Value): Value {
   if (a.kind === 'poison' || b.kind === 'poison') return POISON;
   if (isScalar(a) && isScalar(b)) return scalarArith(el, e, a, b);
@@ -56,8 +61,7 @@ function binary(el: Elaborator, e: BinaryExpr, a: Value, b: Value): Value {
     return el.op('matmul', [a, b], {}, e.opLoc);
   }
   // Division and powers are float operations; otherwise an f32 operand makes both f32.
-  const wantFloat = e.op === '/' || e.op === '**' || a.kind === 'float' || b.kind === 'float' ||
-    (a.kind === 'tensor' && a.type.dtype === 'f32') || (b.kind === 'tensor' && b.type.dtype === 'f32');
+  const wantFloat = e.op === '/' || e.op === '**' || isFloatOperand(a) || isFloatOperand(b);
   const dtype: DType = wantFloat ? 'f32' : 'i32';
   const ta = asTensor(el, a, dtype, e.left.loc);
   const tb = asTensor(el, b, dtype, e.right.loc);

@@ -2,7 +2,7 @@
 
 import { EOF, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
 import type { SourceFile } from './ast.ts';
-import type { Diagnostic, SourceLocation } from './diagnostics.ts';
+import { capDiagnostics, type Diagnostic, type SourceLocation } from './diagnostics.ts';
 import { tokenize } from './lexer.ts';
 import { checkTokens, MAX_FILE_DIAGNOSTICS } from './limits.ts';
 import { isStackOverflow } from './budget.ts';
@@ -36,9 +36,7 @@ export function parseSource(path: string, text: string): { file: SourceFile; dia
 /** In source order, the first MAX_FILE_DIAGNOSTICS of them: a garbled file must not print a million lines. */
 function capped(path: string, diagnostics: Diagnostic[]): Diagnostic[] {
   diagnostics.sort((a, b) => a.loc!.line - b.loc!.line || a.loc!.column - b.loc!.column);
-  if (diagnostics.length <= MAX_FILE_DIAGNOSTICS) return diagnostics;
-  const more = diagnostics.length - MAX_FILE_DIAGNOSTICS;
-  return [...diagnostics.slice(0, MAX_FILE_DIAGNOSTICS), { severity: 'error', message: `${path}: ${more} more error${more === 1 ? '' : 's'} not shown` }];
+  return capDiagnostics(diagnostics, MAX_FILE_DIAGNOSTICS, `${path}: `);
 }
 
 /**

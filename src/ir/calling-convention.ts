@@ -17,8 +17,8 @@ export const LOGITS_OUTPUT = 'logits';
 /** The ids input as the ONNX boundary names it (int64 there, cast to the IR's i32 `ids`). */
 export const ONNX_IDS_INPUT = 'input_ids';
 
-export const PAST_PREFIX = 'past_key_values';
-export const PRESENT_PREFIX = 'present';
+const PAST_PREFIX = 'past_key_values';
+const PRESENT_PREFIX = 'present';
 
 export type CacheKind = 'key' | 'value';
 export const CACHE_KINDS: readonly CacheKind[] = ['key', 'value'];
@@ -39,8 +39,10 @@ export const pastName = (layer: number, kind: CacheKind): string => cacheName(PA
 /** `present.{layer}.{kind}`: the cache of `layer` returned, past and new together. */
 export const presentName = (layer: number, kind: CacheKind): string => cacheName(PRESENT_PREFIX, layer, kind);
 
-const PAST = /^past_key_values\.(0|[1-9]\d{0,8})\.(key|value)$/;
-const PRESENT = /^present\.(0|[1-9]\d{0,8})\.(key|value)$/;
+/** `<prefix>.<layer>.<kind>` with a canonical decimal layer of at most 9 digits. */
+const cachePattern = (prefix: string): RegExp => new RegExp(`^${prefix}\\.(0|[1-9]\\d{0,8})\\.(${CACHE_KINDS.join('|')})$`);
+const PAST = cachePattern(PAST_PREFIX);
+const PRESENT = cachePattern(PRESENT_PREFIX);
 
 const parse = (re: RegExp, name: string): CacheName | undefined => {
   const m = re.exec(name);

@@ -74,6 +74,13 @@ export function dimEq(a: Dim, b: Dim): boolean {
   return dimToString(a) === dimToString(b);
 }
 
+/** Whether every number in `d` (the constant, each coefficient) is an integer. */
+export function dimIsInteger(d: Dim): boolean {
+  if (typeof d === 'number') return Number.isInteger(d);
+  for (const c of d.terms.values()) if (!Number.isInteger(c)) return false;
+  return true;
+}
+
 /** Whether every number in `d` (the constant, each coefficient) is an exactly representable integer (|n| <= 2^53 - 1). */
 export function dimIsSafe(d: Dim): boolean {
   if (typeof d === 'number') return Number.isSafeInteger(d);

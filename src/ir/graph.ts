@@ -77,8 +77,9 @@ export class GraphBuilder {
 
   /** Drops every node added since `mark` (an unchosen `match` arm is checked, then discarded). */
   truncate(mark: number): void {
-    const keep = this.nodes.findIndex((n) => n.id >= mark);
-    if (keep < 0) return;
+    // Nodes since `mark` are the tail: ids only grow. Scanning back costs the arm, not the graph.
+    let keep = this.nodes.length;
+    while (keep > 0 && this.nodes[keep - 1].id >= mark) keep--;
     for (const n of this.nodes.splice(keep)) this.byId.delete(n.id);
     this.nextId = mark;
   }

@@ -8,7 +8,7 @@
 
 import type { Graph, GraphOutput } from '../ir/graph.ts';
 import { sym } from '../ir/dims.ts';
-import { Rewriter } from './rewrite.ts';
+import { freshSymbol, Rewriter } from './rewrite.ts';
 import { CACHE_KINDS, parsePast, pastName, presentName } from '../ir/calling-convention.ts';
 import { RhcError } from '../errors.ts';
 
@@ -18,8 +18,7 @@ const PAST_SYMBOL = 'P';
 export function addKvCache(g: Graph): Graph {
   if (g.nodes.some((n) => n.op === 'input' && parsePast(String(n.attrs.name))))
     throw new RhcError('kv-cache: the graph already has past_key_values inputs (the pass runs once)');
-  let P = PAST_SYMBOL;
-  while (g.symbols.includes(P)) P += "'";
+  const P = freshSymbol(g, PAST_SYMBOL);
   const rw = new Rewriter(g);
   const outputs: GraphOutput[] = [];
   let layer = 0;
@@ -36,8 +35,9 @@ export function addKvCache(g: Graph): Graph {
       const pastShape = [...t.shape.slice(0, r - 2), sym(P), t.shape[r - 1]];
       const name = pastName(layer, what);
       const past = rw.add('input', [], { name, dtype: t.dtype, shape: pastShape }, name);
-      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, presentName(layer, what));
-      outputs.push({ name: presentName(layer, what), id: all });
+      const present = presentName(layer, what);
+      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, present);
+      outputs.push({ name: present, id: all });
       return all;
     });
     rw.keep(n, { inputs: [q, ...extended] });

@@ -12,7 +12,7 @@
 import { nodeMap, type Graph, type Node } from '../ir/graph.ts';
 import { getOp } from '../ir/registry.ts';
 import { dimEq, dimSub, isConcrete, sym, type Dim } from '../ir/dims.ts';
-import { Rewriter, usersOf } from './rewrite.ts';
+import { freshSymbol, Rewriter, usersOf } from './rewrite.ts';
 import { LOGITS_OUTPUT } from '../ir/calling-convention.ts';
 
 /** The symbol `lastRows` adds (primed if the graph already uses it). */
@@ -25,8 +25,7 @@ export function lastPosition(g: Graph): Graph {
 
 /** `logits` for the last R positions, R a new symbol; also returns its name (none when `g` has nothing to slice). */
 export function lastRows(g: Graph): { graph: Graph; symbol?: string } {
-  let R = ROWS_SYMBOL;
-  while (g.symbols.includes(R)) R += "'";
+  const R = freshSymbol(g, ROWS_SYMBOL);
   const graph = keepLastRows(g, sym(R), [...g.symbols, R]);
   return graph === g ? { graph } : { graph, symbol: R };
 }

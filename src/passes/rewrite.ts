@@ -81,3 +81,10 @@ export function usersOf(g: Graph): Map<number, Node[]> {
     }
   return users;
 }
+
+/** `base`, primed until no symbol of `g` has the name (a pass adding a symbol must not capture one). */
+export function freshSymbol(g: Graph, base: string): string {
+  let name = base;
+  while (g.symbols.includes(name)) name += "'";
+  return name;
+}

@@ -3,7 +3,7 @@
 // its length end - start must still be known at compile time or be a dim of its own.
 
 import { defineOps } from '../registry.ts';
-import { type Dim, dimAdd, dimEq, dimEval, dimSub, dimToString, isConcrete, numElements, shapeToString } from '../dims.ts';
+import { type Dim, dimAdd, dimEq, dimEval, dimIsInteger, dimSub, dimToString, isConcrete, numElements, shapeToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
 import { alloc, broadcastIndex, normaliseAxis, size, stridesOf, stridedIndex } from '../reference.ts';
 import { checkAxis } from './common.ts';
@@ -63,8 +63,7 @@ export const shapeOps = defineOps({
       const room = dimSub(x.shape[ax], a.end);
       // Bounds that are not numbers are checked where they are: each must be an integer
       // polynomial, and whatever is known (the length, the room left after end) non-negative.
-      const integral = (d: Dim) => (typeof d === 'number' ? Number.isInteger(d) : [...d.terms.values()].every(Number.isInteger));
-      const ok = integral(a.start) && integral(a.end) && (!isConcrete(a.start) || a.start >= 0) &&
+      const ok = dimIsInteger(a.start) && dimIsInteger(a.end) && (!isConcrete(a.start) || a.start >= 0) &&
         (!isConcrete(length) || length >= 0) && (!isConcrete(room) || room >= 0);
       if (!ok) throw new OpTypeError(`slice: bounds ${dimToString(a.start)}:${dimToString(a.end)} do not fit axis ${a.axis} of ${typeToString(x)}`);
       return tensorType(x.dtype, x.shape.map((dim, i) => (i === ax ? length : dim)));
