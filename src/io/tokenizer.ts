@@ -80,40 +80,22 @@ export function decodeIncremental(ids: readonly number[], n: number = ids.length
   return completeText(idsToBytes(ids.slice(0, n))).slice(before.length);
 }
 
-/** How many bytes at the end of `bytes` start a UTF-8 character that is not complete yet (0..3). */
-export function incompleteTail(bytes: Uint8Array): number {
-  // Look back over at most 3 continuation bytes (10xxxxxx) to the lead byte of the last character.
-  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
-    const b = bytes[bytes.length - back];
-    if ((b & 0xc0) === 0x80) continue;
-    const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
-
 /**
- * Streaming decoder: push tokens one at a time, get back only complete characters. Bytes of a
- * character split across tokens are held until it completes; a character the stream ends inside
- * is never printed (there is nothing to show for it), so no U+FFFD appears for a cut character.
- * Bytes that can never form a character (a stray continuation byte) still decode as U+FFFD.
+ * Streaming decoder: push tokens one at a time, get back only complete characters. The streaming
+ * TextDecoder holds the bytes of a character split across tokens until it completes, and turns
+ * bytes that can never form one into U+FFFD at once; a character the stream ends inside is never
+ * printed (there is nothing to show for it), so no U+FFFD appears for a cut character.
  */
 export class TokenStreamDecoder {
-  private pending = new Uint8Array(0);
+  private decoder = new TextDecoder('utf-8');
 
   push(id: number): string {
-    const bytes = tokenBytes(id);
-    const all = new Uint8Array(this.pending.length + bytes.length);
-    all.set(this.pending);
-    all.set(bytes, this.pending.length);
-    const keep = incompleteTail(all);
-    this.pending = all.slice(all.length - keep);
-    return new TextDecoder('utf-8').decode(all.subarray(0, all.length - keep));
+    return this.decoder.decode(tokenBytes(id), { stream: true });
   }
 
   /** Ends the stream, dropping a character it ended inside; returns the text still to print (none). */
   flush(): string {
-    this.pending = new Uint8Array(0);
+    this.decoder = new TextDecoder('utf-8');
     return '';
   }
 }
