@@ -34,7 +34,7 @@ import {
 } from '../../src/runtime/webgpu/artifact-files.ts';
 import { compileWebGpu, type WebGpuPlan } from './index.ts';
 import { classNameFor, commentText, generateModelModule } from './typescript.ts';
-import { fsReason, readTextFile, replaceDirAtomicSync, writeFileAtomic, writingFiles } from '../../src/io/files.ts';
+import { fsReason, readTextFile, replaceDirAtomic, writeFileAtomic, writingFiles } from '../../src/io/files.ts';
 
 /** rhc's own root: generated modules inside it import the runtime by relative path. */
 const RHC_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -238,7 +238,7 @@ export function writeArtifact(output: string, artifact: Artifact, opts: WriteArt
   checkArtifactTarget(output, opts);
   const what = `the artifact to ${output}`;
   writingFiles(what, () => fs.mkdirSync(path.dirname(dir), { recursive: true }));
-  return replaceDirAtomicSync(
+  return replaceDirAtomic(
     dir,
     (tmp) => {
       // Under the lock now: whatever was checked above may have changed since.

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RhcError } from '../errors.ts';
 import { MAX_CONFIG_BYTES } from './checkpoint.ts';
-import { readTextFile, replaceDirAtomicSync, writeFileAtomic } from './files.ts';
+import { readTextFile, replaceDirAtomic, writeFileAtomic } from './files.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors.ts';
 
 /**
@@ -22,7 +22,7 @@ export function writeCheckpointFiles(dir: string, config: Record<string, unknown
 
 /** Writes a checkpoint directory whole or not at all: built aside and swapped in, under the output lock. */
 export function saveCheckpoint(dir: string, config: Record<string, unknown>, tensors: readonly TensorToWrite[]): void {
-  replaceDirAtomicSync(dir, (tmp) => writeCheckpointFiles(tmp, config, tensors, dir), `checkpoint '${dir}'`);
+  replaceDirAtomic(dir, (tmp) => writeCheckpointFiles(tmp, config, tensors, dir), `checkpoint '${dir}'`);
 }
 
 /**

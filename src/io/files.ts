@@ -242,16 +242,11 @@ export function withOutputLock<T>(target: string, fn: () => T): T {
   const lock = acquireLock(target);
   removeStaleSiblings(target);
   const release = () => fs.rmSync(lock, { force: true });
-  let result: T;
   try {
-    result = fn();
-  } catch (e) {
+    return fn();
+  } finally {
     release();
-    throw e;
   }
-  if (result instanceof Promise) return result.finally(release) as T;
-  release();
-  return result;
 }
 
 /** Removes `.<name>.rhc-*` leftovers of `target` from rhc processes that were killed. */
@@ -270,26 +265,6 @@ function removeStaleSiblings(target: string): void {
   }
 }
 
-/**
- * Replaces the directory `target` with one that `build(tmpDir)` fills, under the output lock:
- * the new directory is built beside the target and renamed into place, the old one removed
- * after. A kill while building leaves the old directory untouched.
- */
-export async function replaceDirAtomic<T>(target: string, build: (tmpDir: string) => T | Promise<T>, what = target): Promise<T> {
-  return withOutputLock(target, async () => {
-    const tmp = siblingName(target, 'new');
-    const old = siblingName(target, 'old');
-    try {
-      writingFiles(what, () => fs.mkdirSync(tmp));
-      const result = await build(tmp);
-      swapInDir(target, tmp, old, what);
-      return result;
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  });
-}
-
 /** Renames the built `tmp` over `target` (the old one moved to `old` first, and removed after). */
 function swapInDir(target: string, tmp: string, old: string, what: string): void {
   writingFiles(what, () => {
@@ -305,8 +280,12 @@ function swapInDir(target: string, tmp: string, old: string, what: string): void
   fs.rmSync(old, { recursive: true, force: true });
 }
 
-/** replaceDirAtomic for a `build` that waits on nothing (a checkpoint: its callers stay synchronous). */
-export function replaceDirAtomicSync<T>(target: string, build: (tmpDir: string) => T, what = target): T {
+/**
+ * Replaces the directory `target` with one that `build(tmpDir)` fills, under the output lock:
+ * the new directory is built beside the target and renamed into place, the old one removed
+ * after. A kill while building leaves the old directory untouched.
+ */
+export function replaceDirAtomic<T>(target: string, build: (tmpDir: string) => T, what = target): T {
   return withOutputLock(target, () => {
     const tmp = siblingName(target, 'new');
     const old = siblingName(target, 'old');

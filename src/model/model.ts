@@ -12,7 +12,7 @@ import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
 import { checkDimsAgainstWeights, checkpointFiles, loadWeights, readHfConfig, type LayoutDims, type LoadOptions } from '../io/checkpoint.ts';
 import { checkReplaceableCheckpoint, writeCheckpointFiles } from '../io/checkpoint-write.ts';
-import { checkOutputNotInput, formatBytes, replaceDirAtomicSync, writingFiles } from '../io/files.ts';
+import { checkOutputNotInput, formatBytes, replaceDirAtomic, writingFiles } from '../io/files.ts';
 import { Rng } from '../io/rng.ts';
 import { checkSpecMatchesConfig, configKeysForSpec, specForConfig } from './spec.ts';
 
@@ -192,7 +192,7 @@ export function saveModel(model: Model, dir: string, opts: SaveOptions = {}): vo
   const travelling = travellingSpecFiles(model);
   checkOutputNotInput(dir, model.inputs, '--out');
   const what = `checkpoint '${dir}'`;
-  replaceDirAtomicSync(
+  replaceDirAtomic(
     dir,
     (tmp) => {
       if (!opts.force) checkReplaceableCheckpoint(dir);
