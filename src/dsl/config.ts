@@ -25,13 +25,18 @@ export function parseSetOption(text: string): ConfigOverride {
   return { name: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim(), origin: '--set', strict: true };
 }
 
+/** An int config value written as text (`--set n_layer=2`): decimal digits only, else NaN. */
+export function intFromText(text: string): number {
+  return /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+}
+
 function convert(d: ConfigDecl, raw: number | boolean | string, exact: boolean): Value | string {
   const text = String(raw);
   if (d.type === 'str') return typeof raw === 'string' ? { kind: 'string', value: raw } : `expected a string, got ${text}`;
   if (exact && typeof raw === 'string') return `expected ${{ int: 'an integer', float: 'a number', bool: 'true or false' }[d.type]}, got the string ${quoteString(raw)}`;
   switch (d.type) {
     case 'int': {
-      const n = typeof raw === 'number' ? raw : /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+      const n = typeof raw === 'number' ? raw : intFromText(text);
       // Beyond 2^53 a double skips integers: 2^53 + 1 would silently become 2^53.
       if (Number.isInteger(n) && !Number.isSafeInteger(n)) return `expected an integer, got '${text}', beyond 2^53 - 1 = ${Number.MAX_SAFE_INTEGER}`;
       return Number.isSafeInteger(n) ? { kind: 'dim', dim: n } : `expected an integer, got '${text}'`;

@@ -53,7 +53,8 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-function kindOf(st: fs.Stats): string {
+/** What a file that is not a regular one is, for messages: `a directory`, `a FIFO`, `a device`, ... */
+export function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';

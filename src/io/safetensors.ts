@@ -8,7 +8,7 @@
 // (a FIFO or /dev/zero named model.safetensors is refused before any read).
 
 import * as fs from 'node:fs';
-import { openRegularFile, writeAll, writeFileAtomic } from './files.ts';
+import { fsReason, openRegularFile, writeAll, writeFileAtomic } from './files.ts';
 import { fail, fmtShape, isCount, makeSafetensorsFile, parseHeader, parseHeaderLength, type SafetensorsFile } from './safetensors-format.ts';
 
 export {
@@ -27,9 +27,7 @@ export interface TensorToWrite {
 }
 
 function fsError(file: string, what: string, e: unknown): never {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : String((e as Error)?.message ?? e);
-  fail(file, `cannot ${what}: ${reason}`);
+  fail(file, `cannot ${what}: ${fsReason(e) ?? String((e as Error)?.message ?? e)}`);
 }
 
 function readRange(file: string, fd: number, position: number, length: number): Uint8Array {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DiagnosticsError } from '../dsl/diagnostics.ts';
 import { RhcError } from '../errors.ts';
 import { compileModel } from '../dsl/compile.ts';
-import type { ConfigOverride } from '../dsl/config.ts';
+import { intFromText, type ConfigOverride } from '../dsl/config.ts';
 import { graphParams, type Graph, type InitSpec } from '../ir/graph.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
 import { checkDimsAgainstWeights, checkpointFiles, loadWeights, readHfConfig, type LayoutDims, type LoadOptions } from '../io/checkpoint.ts';
@@ -84,7 +84,8 @@ function layoutDims(raw: Record<string, unknown>, overrides: readonly ConfigOver
   const dims: LayoutDims = {};
   for (const key of LAYOUT_KEYS) {
     const set = [...overrides].reverse().find((o) => o.name === key);
-    const value = set ? (typeof set.value === 'string' && set.value.trim() === '' ? NaN : Number(set.value)) : Object.hasOwn(raw, key) ? raw[key] : undefined;
+    // Read as lowering reads an int config, so the check never sees a value lowering would refuse.
+    const value = set ? (typeof set.value === 'number' ? set.value : intFromText(String(set.value))) : Object.hasOwn(raw, key) ? raw[key] : undefined;
     if (typeof value === 'number' && Number.isSafeInteger(value)) dims[key] = { value, from: set ? `${set.origin} gives` : `${configFile} says` };
   }
   return dims;

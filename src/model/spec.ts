@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RhcError } from '../errors.ts';
+import { kindOf } from '../io/files.ts';
 import { BUNDLED_SPEC_DIR } from '../dsl/loader.ts';
 import { selectorMismatch } from './selects.ts';
 
@@ -40,8 +41,7 @@ function seedKeys(name: string): SeedConfigKeys | undefined {
 /** What a file is, when it is not a regular file (a spec must be one: a FIFO or /dev/zero would never end). */
 function notRegular(file: string): string | undefined {
   const st = fs.statSync(file);
-  if (st.isFile()) return undefined;
-  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  return st.isFile() ? undefined : kindOf(st);
 }
 
 /**

@@ -7,6 +7,7 @@ import { specName } from '../../model/spec.ts';
 import { collectSet, parseIntOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import { checkOutputNotInput } from '../../io/files.ts';
+import { checkpointFiles } from '../../io/checkpoint.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 import type { PlanMemory } from '../../../backends/webgpu/plan.ts';
 
@@ -57,10 +58,10 @@ async function compileOnnx(file: string, opts: CompileOptions): Promise<void> {
   const { exportOnnx } = await import('../../../backends/onnx/index.ts');
   const out = opts.output ?? `${defaultOutputName(file)}.onnx`;
   if (!out.endsWith('.onnx')) throw new UsageError(`-o for --target onnx is a .onnx file, got '${out}'`);
-  const inputs = [file, ...(opts.weights ? [path.join(opts.weights, 'config.json'), path.join(opts.weights, 'model.safetensors')] : [])];
-  checkOutputNotInput(out, inputs, '-o');
-  checkOutputNotInput(`${out}.data`, inputs, '-o');
+  const refuseInputs = (inputs: readonly string[]) => [out, `${out}.data`].forEach((o) => checkOutputNotInput(o, inputs, '-o'));
+  refuseInputs([file, ...(opts.weights ? checkpointFiles(opts.weights) : [])]);
   const model = modelFor(file, opts);
+  refuseInputs(model.inputs); // the spec's imports, known only now
   const r = await exportOnnx(model.graph, model.weights, {
     withPast: opts.withPast,
     opset: opts.opset,
