@@ -4,7 +4,7 @@
 import type { Graph } from '../../src/ir/graph.ts';
 import { checkAppend, emptyPastShape, type Decoder } from '../../src/runtime/decoder.ts';
 import { LOGITS_OUTPUT, ONNX_IDS_INPUT, parsePast, presentFor } from '../../src/ir/calling-convention.ts';
-import { openSession, runSession, idsTensor, floatTensor, type OrtSession } from './runner.ts';
+import { openSession, runSession, idsTensor, floatTensor, type FeedTensor, type OrtSession } from './runner.ts';
 import { prepareForOnnx, RHC_VERSION } from './index.ts';
 import { renderModel } from './render.ts';
 import onnxProto from 'onnx-proto';
@@ -18,7 +18,7 @@ export async function onnxDecoder(graph: Graph, weights: ReadonlyMap<string, Flo
   const pastInputs = prepared.nodes.filter((n) => n.op === 'input' && parsePast(String(n.attrs.name)));
   const capacity = graph.config.n_positions as number;
   const vocab = graph.config.vocab_size as number;
-  let past: Record<string, ReturnType<typeof floatTensor>> = {};
+  let past: Record<string, FeedTensor> = {};
   let length = 0;
   const reset = () => {
     past = Object.fromEntries(pastInputs.map((n) => [n.attrs.name as string, floatTensor(new Float32Array(0), emptyPastShape(n.type.shape))]));

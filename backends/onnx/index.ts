@@ -16,7 +16,7 @@ import { openRegularFile, stageFile, withOutputLock, writingFiles, type StagedFi
 import { RhcError } from '../../src/errors.ts';
 
 export { DEFAULT_OPSET, renderModel } from './render.ts';
-export { openSession, runLogits, runSession, idsTensor, floatTensor } from './runner.ts';
+export { openSession, runLogits, runSession, idsTensor, floatTensor, type FeedTensor } from './runner.ts';
 
 export interface ExportOptions {
   /** add past_key_values inputs and present outputs (the kv-cache pass) */

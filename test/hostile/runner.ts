@@ -117,6 +117,8 @@ class ProbeServer {
   private ready?: Promise<void>;
   private nextId = 0;
   private stderr = '';
+  private busy = false;
+  private diedIdle?: string;
 
   private start(): Promise<void> {
     const child = spawnBounded(['--import', 'tsx', path.join(ROOT, 'test/hostile/server.ts')], ROOT, true);
@@ -124,6 +126,14 @@ class ProbeServer {
     this.stderr = '';
     child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-20_000)));
     child.stdout!.on('data', () => {});
+    // An exit with no job in flight (a throw that escaped after its job replied) is kept and
+    // reported by the next job, which restarts the server, instead of that job waiting forever.
+    child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
+      if (!this.busy) this.diedIdle = `the probe server died between jobs (${signal ?? `exit ${code}`}):\n${this.stderr}`;
+      this.child = undefined;
+      this.ready = undefined;
+    });
     return new Promise((resolve, reject) => {
       const onMessage = (m: Reply) => {
         if (m.ready) {
@@ -143,6 +153,20 @@ class ProbeServer {
   }
 
   async run(args: string[], cwd: string, timeoutMs: number): Promise<RunResult> {
+    if (this.diedIdle) {
+      const stderr = this.diedIdle;
+      this.diedIdle = undefined;
+      return { code: null, signal: 'server died after the previous probe', stdout: '', stderr, ms: 0 };
+    }
+    this.busy = true;
+    try {
+      return await this.runJob(args, cwd, timeoutMs);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async runJob(args: string[], cwd: string, timeoutMs: number): Promise<RunResult> {
     this.ready ??= this.start();
     await this.ready;
     const child = this.child!;

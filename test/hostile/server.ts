@@ -14,15 +14,25 @@ interface Job {
 
 const send = (msg: unknown) => process.send!(msg);
 
+const realOut = process.stdout.write.bind(process.stdout);
+const realErr = process.stderr.write.bind(process.stderr);
+
 let current: Job | undefined;
 let out: string[] = [];
 let err: string[] = [];
 
 // A throw that escapes main's own handling (an async callback, an unhandled rejection) is a
 // crash of the command; the server's state is unknown after it, so it reports and exits.
+// The report also goes to the real stderr, synchronously (a pipe on Linux): process.send is
+// asynchronous and exit would drop it, and a throw between jobs has no job to report to; the
+// parent shows the server's stderr tail for a probe that ends the server.
 const escaped = (e: unknown) => {
-  if (current) send({ id: current.id, code: null, escaped: true, stdout: out.join(''), stderr: err.join('') + `\n[escaped] ${(e as Error)?.stack ?? String(e)}`, ms: 0 });
-  process.exit(99);
+  const report = `[escaped${current ? '' : ' between jobs'}] ${(e as Error)?.stack ?? String(e)}`;
+  process.stderr.write = realErr as typeof process.stderr.write;
+  process.stderr.write(`${err.join('')}\n${report}\n`);
+  if (!current) process.exit(99);
+  send({ id: current.id, code: null, escaped: true, stdout: out.join(''), stderr: `${err.join('')}\n${report}`, ms: 0 });
+  setTimeout(() => process.exit(99), 200); // let the IPC message go out first
 };
 process.on('uncaughtException', escaped);
 process.on('unhandledRejection', escaped);
@@ -36,8 +46,6 @@ function capture(chunks: string[]) {
   };
 }
 
-const realOut = process.stdout.write.bind(process.stdout);
-const realErr = process.stderr.write.bind(process.stderr);
 
 process.on('message', async (job: Job) => {
   current = job;
