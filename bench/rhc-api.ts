@@ -1,21 +1,22 @@
 // The bench's only door into rhc's compiler (with rhc-runtime.ts, which it re-exports, for the
 // runtime). Everything here goes through entry points meant to last: compileModel, the pass
 // pipeline, compileWebGpu/buildArtifact/writeArtifact, exportOnnx/openSession, initModel/saveModel.
-// When the compiler's layout changes, or learns optimisation levels, this file changes and the
-// rest of bench/ does not.
+// When the compiler's layout changes, this file changes and the rest of bench/ does not.
 //
-// Optimisation levels: every compiling function takes one. Today rhc has a single pipeline, so
-// OPT_LEVELS holds only 'default'; when `rhc compile -O0/-O1/-O2` exist, list them here and pass
-// the level on (the tables grow a column per level by themselves).
+// Optimisation levels: every compiling function takes one. OPT_LEVELS are those the tables
+// compare (-O0, one kernel per op, against the default -O2; -O1 is between them); timed runs use
+// the default.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compileModel } from '../src/dsl/compile.ts';
 import { loadProgram } from '../src/dsl/loader.ts';
 import type { ConfigOverride } from '../src/dsl/config.ts';
-import type { Graph } from '../src/ir/graph.ts';
+import { isRegion, type Graph, type Node } from '../src/ir/graph.ts';
 import { dimEval, numElements } from '../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../src/passes/pipeline.ts';
+import { fuse, type OptLevel as CompilerLevel } from '../src/passes/fuse.ts';
+import { FUSION_RULES } from '../src/passes/fusion-rules.ts';
 import { compileWebGpu, type WebGpuArtifact } from '../backends/webgpu/index.ts';
 import { buildArtifact, writeArtifact } from '../backends/webgpu/artifact.ts';
 import { exportOnnx, openSession, RHC_VERSION } from '../backends/onnx/index.ts';
@@ -26,14 +27,14 @@ export * from './rhc-runtime.ts';
 export { openSession, RHC_VERSION };
 
 /** The levels the compiler offers, in the order tables show them. */
-export const OPT_LEVELS = ['default'] as const;
+export const OPT_LEVELS = ['-O0', '-O2'] as const;
 export type OptLevel = (typeof OPT_LEVELS)[number];
 /** What `rhc compile` uses without a flag. */
-export const DEFAULT_LEVEL: OptLevel = 'default';
+export const DEFAULT_LEVEL: OptLevel = '-O2';
 
-function checkLevel(level: string): OptLevel {
+function checkLevel(level: string): CompilerLevel {
   if (!(OPT_LEVELS as readonly string[]).includes(level)) throw new Error(`optimisation level '${level}' is not one rhc has (levels: ${OPT_LEVELS.join(', ')})`);
-  return level as OptLevel;
+  return Number(level.slice(2)) as CompilerLevel;
 }
 
 /** The passes compileWebGpu runs at `level`, kv-cache excluded (it comes last, for decoders). */
@@ -112,23 +113,29 @@ export function compilePhases(specFile: string, dims: Dims, level: OptLevel, out
   t = start();
   const cached = runPipeline(g, ['kv-cache']);
   const kv = now() - t;
+  const n = checkLevel(level);
   t = start();
-  const artifact = compileWebGpu(g, { specName: specName(specFile), passes: [] });
+  const artifact = compileWebGpu(g, { specName: specName(specFile), passes: [], level: n });
   const emitMs = now() - t;
   phases.push({ phase: 'pass kv-cache', ms: kv });
   let rows = 0;
+  let last = cached;
   if (artifact.plan.decoding?.logitRowsSymbol) {
     t = start();
-    runPipeline(cached, ['last-rows']);
+    last = runPipeline(cached, ['last-rows']);
     rows = now() - t;
     phases.push({ phase: 'pass last-rows', ms: rows });
   }
-  phases.push({ phase: 'schedule + WGSL', ms: Math.max(0, emitMs - kv - rows) });
   t = start();
-  compileWebGpu(front.graph, { specName: specName(specFile) });
+  if (n > 0) fuse(last, n);
+  const fuseMs = now() - t;
+  if (n > 0) phases.push({ phase: 'pass fuse', ms: fuseMs });
+  phases.push({ phase: 'schedule + WGSL', ms: Math.max(0, emitMs - kv - rows - fuseMs) });
+  t = start();
+  compileWebGpu(front.graph, { specName: specName(specFile), level: n });
   const backend = now() - t;
   t = start();
-  const files = buildArtifact(front.graph, { specFile, outDir });
+  const files = buildArtifact(front.graph, { specFile, outDir, level: n });
   phases.push({ phase: 'artifact files', ms: Math.max(0, now() - t - backend) });
   fs.rmSync(outDir, { recursive: true, force: true });
   t = start();
@@ -136,12 +143,12 @@ export function compilePhases(specFile: string, dims: Dims, level: OptLevel, out
   phases.push({ phase: 'write', ms: now() - t });
   t = start();
   const again = compileModel(specFile, { overrides: overrides(dims) });
-  compileWebGpu(again.graph!, { specName: specName(specFile) });
+  compileWebGpu(again.graph!, { specName: specName(specFile), level: n });
   const endToEnd = now() - t;
   return { phases, endToEnd, dispatches: artifact.plan.dispatches.length };
 }
 
-/** The element count of the value a dispatch writes, at the given plan symbol values (undefined: unknown). */
+/** The element count of the value a dispatch writes into each buffer it writes, at the given plan symbol values (undefined: unknown). */
 export type WrittenElements = (dispatch: number, dims: ReadonlyMap<string, number>) => number | undefined;
 
 /**
@@ -155,38 +162,44 @@ export type WrittenElements = (dispatch: number, dims: ReadonlyMap<string, numbe
  * and says so; test/bench checks that none is).
  */
 export function planForBench(graph: BenchGraph, spec: string, level: OptLevel): { artifact: WebGpuArtifact; writtenElements: WrittenElements } {
-  checkLevel(level);
-  const artifact = compileWebGpu(graph, { specName: spec });
+  const n = checkLevel(level);
+  const artifact = compileWebGpu(graph, { specName: spec, level: n });
   const d = artifact.plan.decoding;
-  const scheduled = runPipeline(graph, [...webgpuPasses(level), ...(d ? ['kv-cache'] : []), ...(d?.logitRowsSymbol ? ['last-rows'] : [])]);
-  const byId = new Map(scheduled.nodes.map((n) => [n.id, n]));
+  const unfused = runPipeline(graph, [...webgpuPasses(level), ...(d ? ['kv-cache'] : []), ...(d?.logitRowsSymbol ? ['last-rows'] : [])]);
+  const scheduled = n > 0 ? fuse(unfused, n) : unfused;
+  // Regions rendered op by op (or with their LayerNorm apart) label dispatches by body nodes.
+  const byId = new Map<number, Node>();
+  const collect = (nodes: readonly Node[]) => nodes.forEach((n) => (byId.set(n.id, n), isRegion(n.attrs.body) && collect(n.attrs.body.nodes)));
+  collect(scheduled.nodes);
   const irName = new Map(artifact.plan.symbols.map((s) => [s.name, s.source ?? s.name]));
   const writtenElements: WrittenElements = (i, dims) => {
     const m = /^%(\d+) (\S+)/.exec(artifact.plan.dispatches[i]?.label ?? '');
     const node = m ? byId.get(Number(m[1])) : undefined;
     if (!node || node.op !== m![2]) return undefined;
-    return dimEval(numElements(node.type.shape), new Map([...dims].map(([k, v]) => [irName.get(k) ?? k, v])));
+    // A region handing out several values returns them stacked on axis 0, each part to a
+    // buffer of its own (q, and k and v into the KV cache): a written buffer holds one part.
+    const rule = FUSION_RULES.find((r) => r.name === node.attrs.rule);
+    const shape = rule && rule.maxRoots > 1 ? node.type.shape.slice(1) : node.type.shape;
+    return dimEval(numElements(shape), new Map([...dims].map(([k, v]) => [irName.get(k) ?? k, v])));
   };
   return { artifact, writtenElements };
 }
 
 /** Writes the WebGPU artifact directory of `graph` (what `rhc compile --target webgpu` writes). */
 export function writeBenchArtifact(graph: BenchGraph, specFile: string, dir: string, level: OptLevel): void {
-  checkLevel(level);
+  const n = checkLevel(level);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
-  writeArtifact(dir, buildArtifact(graph, { specFile, outDir: dir }));
+  writeArtifact(dir, buildArtifact(graph, { specFile, outDir: dir, level: n }));
 }
 
 /** The artifact rhc would run at `level`, in memory (for WebGpuModel.create). */
 export function compileForRun(graph: BenchGraph, spec: string, level: OptLevel): WebGpuArtifact {
-  checkLevel(level);
-  return compileWebGpu(graph, { specName: spec });
+  return compileWebGpu(graph, { specName: spec, level: checkLevel(level) });
 }
 
 /** A graph that is not a model (no ids, positions or KV cache) compiled with bounds on its own symbols. */
 export function compileGraphForRun(graph: BenchGraph, spec: string, bounds: Dims, level: OptLevel): WebGpuArtifact {
-  checkLevel(level);
-  return compileWebGpu(graph, { specName: spec, bounds, decoding: false });
+  return compileWebGpu(graph, { specName: spec, bounds, decoding: false, level: checkLevel(level) });
 }
 
 export { specName };

@@ -52,7 +52,9 @@ const POSITIONS_NOTE =
  * does, a plain `--with-past` export keeps Optimum's logits [batch, sequence, vocab].
  */
 export function prepareForOnnx(graph: Graph, withPast = false, lastPosition = false): Graph {
-  return runPipeline(graph, { tabulate: true, kvCache: withPast, lastPosition });
+  // Fused like every backend's graph; the renderer inlines each region (ops/fused.ts), so the
+  // export is the same standard ops, and a rule that reorders nothing changes nothing here.
+  return runPipeline(graph, { tabulate: true, kvCache: withPast, lastPosition, fuse: true });
 }
 
 export function onnxMetadata(specName: string, hfConfig: Record<string, unknown>, withPast: boolean): Record<string, string> {

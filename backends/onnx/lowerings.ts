@@ -11,6 +11,8 @@ import { matmulLowerings } from './ops/matmul.ts';
 import { normLowerings } from './ops/norm.ts';
 import { attentionLowerings } from './ops/attention.ts';
 import { ropeLowerings } from './ops/rope.ts';
+import { cacheLowerings } from './ops/cache.ts';
+import { fusedLowerings } from './ops/fused.ts';
 
 export const ONNX_LOWERINGS: Record<OpName, OnnxLowering> = {
   ...sourceLowerings,
@@ -21,4 +23,6 @@ export const ONNX_LOWERINGS: Record<OpName, OnnxLowering> = {
   ...normLowerings,
   ...attentionLowerings,
   ...ropeLowerings,
+  ...cacheLowerings,
+  ...fusedLowerings,
 };

@@ -8,6 +8,7 @@
 // cannot interleave their files. Because the whole directory goes, it must hold nothing but an
 // earlier artifact (or nothing) unless the caller forces it: a user's own files are never lost.
 
+import type { OptLevel } from '../../src/passes/fuse.ts';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -44,6 +45,8 @@ export interface ArtifactOptions {
   /** where the files will go: decides how model.ts imports rhc's runtime */
   outDir: string;
   maxBatch?: number;
+  /** -O level (default 2) */
+  level?: OptLevel;
 }
 
 export interface Artifact {
@@ -125,7 +128,7 @@ function entryOf(contents: string | Uint8Array): ArtifactFileEntry {
 /** Compiles `graph` and lays the result out as files, in memory. */
 export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
   const spec = specName(opts.specFile);
-  const compiled = compileWebGpu(graph, { specName: spec, maxBatch: opts.maxBatch });
+  const compiled = compileWebGpu(graph, { specName: spec, maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) });
   const kernels = Object.keys(compiled.kernels).sort();
   const bad = kernels.find((k) => !KERNEL_FILE_NAME.test(k));
   if (bad !== undefined) throw new Error(`internal: kernel file name ${JSON.stringify(bad)} is not a plain .wgsl name`);

@@ -7,6 +7,7 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { dimSymbols, type Dim } from '../../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
 import { lastRows } from '../../src/passes/last-position.ts';
+import { DEFAULT_OPT_LEVEL, fuse, OPT_LEVELS, type OptLevel } from '../../src/passes/fuse.ts';
 import { IDS_INPUT, LOGITS_OUTPUT, POSITIONS_INPUT } from '../../src/ir/calling-convention.ts';
 import { scheduleGraph } from './schedule.ts';
 import type { KernelChoices } from './lowering.ts';
@@ -38,6 +39,8 @@ export interface CompileWebGpuOptions {
   passes?: readonly string[];
   /** which of several correct kernels some ops use (lowering.ts: KernelChoices) */
   kernelChoices?: KernelChoices;
+  /** -O level (default 2): 0 is one kernel per op, 1 and 2 fuse by the rules of that level */
+  level?: OptLevel;
 }
 
 function symbolOf(d: Dim | undefined): string | undefined {
@@ -55,7 +58,11 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
   const pastSymbol = cached.symbols.find((s) => !graph.symbols.includes(s));
   // A decoder wants the last position's logits, a forward every position's: ln_f and the lm_head
   // run on the last R positions, R bound per run (1 to decode, S for a forward), in one plan.
-  const { graph: g, symbol: rowsSymbol } = decoding ? lastRows(cached) : { graph: cached, symbol: undefined };
+  const { graph: rows, symbol: rowsSymbol } = decoding ? lastRows(cached) : { graph: cached, symbol: undefined };
+  const level = opts.level ?? DEFAULT_OPT_LEVEL;
+  if (!OPT_LEVELS.includes(level)) throw new Error(`level must be one of ${OPT_LEVELS.join(', ')}, got ${level}`);
+  // Fusion last, so every pass before it sees plain ops.
+  const g = level > 0 ? fuse(rows, level) : rows;
   const capacity = graph.config.n_positions;
   const batchSymbol = symbolOf(ids?.type.shape[0]);
   const seqSymbol = symbolOf(ids?.type.shape[1]);
@@ -86,7 +93,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     }
     return [...out];
   };
-  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers, ...(opts.kernelChoices ? { choices: opts.kernelChoices } : {}) });
+  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers, kernelPerOp: level === 0, ...(opts.kernelChoices ? { choices: opts.kernelChoices } : {}) });
   return assemble(schedule, {
     spec: opts.specName,
     model: graph.name,

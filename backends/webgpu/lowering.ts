@@ -1,10 +1,12 @@
-// What an op's WGSL lowering is (backends/webgpu/ops/<family>.ts). Two kinds:
+// What an op's WGSL lowering is (backends/webgpu/ops/<family>.ts). Three kinds:
 //   lazy   -- the op becomes an expression of its inputs at an index (elementwise, movement,
 //             sources); no kernel, it fuses into whatever reads it;
 //   kernel -- the op needs a kernel of its own (matmul, attention, normalisations,
-//             reductions); it reads its inputs through their expressions or views and writes
-//             its result through the view the scheduler gives it, optionally through an
-//             elementwise epilogue (matmul: bias, residual, GELU).
+//             reductions, the cache append); it reads its inputs through their expressions or
+//             views and writes its result through the view the scheduler gives it, optionally
+//             through an elementwise epilogue (matmul: bias, residual, GELU) or a store of
+//             the region it computes (regions.ts);
+//   region -- a `fused` node: the scheduler renders it by its rule (regions.ts).
 
 import type { Node } from '../../src/ir/graph.ts';
 import { type Dim, numElements } from '../../src/ir/dims.ts';
@@ -41,10 +43,24 @@ export interface KernelChoices {
 /** Computes the final value from the kernel's raw result `acc` at an index of the output. */
 export type Epilogue = (k: KernelWriter, acc: string, at: Index) => string;
 
+/**
+ * A statement storing the result at `at` of the kernel's own shape, given the raw result and
+ * the raw result of its pair partner (the index whose last axis is `at`'s ^ 1): a region's
+ * store, which may rotate pairs and scatter parts into several buffers.
+ */
+export type PairStore = (k: KernelWriter, at: Index, acc: string, partner: string) => string;
+
 export interface KernelOutput {
   /** where results go: a contiguous buffer, or a permuted layout for kernels that allow it */
   view: View;
   epilogue?: Epilogue;
+  /** replaces the store through `view` and `epilogue` (kernels with `pairStore` only) */
+  store?: PairStore;
+  /**
+   * matmul: LayerNorm each row of A (over K) as it is read, with this weight and bias [K]: a
+   * norm-matmul region's prologue. The kernel computes each row's mean and variance first.
+   */
+  normaliseA?: { weight: Value; bias: Value; eps: number };
 }
 
 export interface LazyLowering {
@@ -60,10 +76,17 @@ export interface KernelLowering {
   anyOutputLayout?: boolean;
   /** accepts an elementwise epilogue */
   epilogue?: boolean;
+  /** accepts a PairStore (the last axis of its output is even) */
+  pairStore?: boolean;
   kernel(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[];
 }
 
-export type WgslLowering = LazyLowering | KernelLowering;
+/** `fused`: rendered by the scheduler from its rule (regions.ts) */
+export interface RegionLowering {
+  kind: 'region';
+}
+
+export type WgslLowering = LazyLowering | KernelLowering | RegionLowering;
 
 export function lazy(value: LazyLowering['value']): LazyLowering {
   return { kind: 'lazy', value };
@@ -88,8 +111,15 @@ export function accessor(k: KernelWriter, name: string, v: Value): string {
   return k.func(name, params, v.dtype, () => v.emit(k, { axes: v.shape.map((_, i) => `i${i}`) }));
 }
 
-/** The statement writing `value` at index `at` of an output view (with the epilogue applied). */
-export function storeOutput(k: KernelWriter, out: KernelOutput, shape: readonly Dim[], at: Index, value: string): string {
+/**
+ * The statement writing `value` at index `at` of an output view (with the epilogue applied),
+ * or the output's own store, which needs the pair partner's value.
+ */
+export function storeOutput(k: KernelWriter, out: KernelOutput, shape: readonly Dim[], at: Index, value: string, partner?: string): string {
+  if (out.store) {
+    if (partner === undefined) throw new Error('internal: a pair store needs the partner value');
+    return out.store(k, at, value, partner);
+  }
   const v = out.epilogue ? out.epilogue(k, value, at) : value;
   return k.store(out.view.buffer, address(k, out.view, shape, at), v);
 }

@@ -11,6 +11,8 @@ import { matmulWgsl } from './ops/matmul.ts';
 import { normWgsl } from './ops/norm.ts';
 import { attentionWgsl } from './ops/attention.ts';
 import { ropeWgsl } from './ops/rope.ts';
+import { cacheWgsl } from './ops/cache.ts';
+import { fusedWgsl } from './ops/fused.ts';
 
 export const WGSL_LOWERINGS: Record<OpName, WgslLowering> = {
   ...sourceWgsl,
@@ -21,4 +23,6 @@ export const WGSL_LOWERINGS: Record<OpName, WgslLowering> = {
   ...normWgsl,
   ...attentionWgsl,
   ...ropeWgsl,
+  ...cacheWgsl,
+  ...fusedWgsl,
 };

@@ -1,22 +1,31 @@
 // The scheduler: walks the graph in order, turning each node into a lazy value (its lowering's
 // expression or view) or a kernel, and decides what is realised into a buffer:
-//   - results of kernel ops (matmul with its fused epilogue, attention, normalisations);
-//   - expressions read by more than one node, and graph outputs;
+//   - results of kernel ops (matmul, attention, normalisations) and of fused regions;
+//   - expressions read by more than one node, and graph outputs (at -O0: every expression);
 //   - operands a kernel needs as buffers (matmul's A and B);
-//   - the new keys/values of a KV-cache concat, written in place into the cache at offset P
-//     (the concat itself is then a view of the cache: no copy of the past).
-// Attention writes its output in the layout its transpose reads contiguously, so the merged
-// heads feed c_proj's vec4 kernel without a copy.
+//   - the new keys/values of a cache_append, written in place into the cache at offset P
+//     (the present cache is then a view of the cache: no copy of the past).
+// Which ops share a kernel is decided before, in the IR (src/passes/fuse.ts); a region is
+// rendered by its rule's kernel (regions.ts) or, when the backend has none for its body, op by
+// op. What stays here is memory: where each value lives, including the choice to let a
+// region store its keys and values straight into the cache, and attention's output in the
+// layout its transpose reads contiguously, so the merged heads feed c_proj's vec4 kernel.
 
 import { nodeMap, type Graph, type Node } from '../../src/ir/graph.ts';
 import { type Dim, dimMul } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
 import type { ConstAttrs, InputAttrs, ParamAttrs } from '../../src/ir/ops/sources.ts';
+import type { CacheAppendAttrs } from '../../src/ir/ops/cache.ts';
+import type { FusedAttrs } from '../../src/ir/ops/fused.ts';
+import type { SliceAttrs } from '../../src/ir/ops/shape.ts';
+import type { Region } from '../../src/ir/graph.ts';
+import { isFusionRuleName, type FusionRuleName } from '../../src/passes/fusion-rules.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
 import { KernelWriter, type DispatchDraft } from './kernel-writer.ts';
-import { elementwiseKernel, type Epilogue, type KernelChoices, type KernelLowering, type LowerCtx } from './lowering.ts';
+import { elementwiseKernel, type KernelChoices, type KernelLowering, type KernelOutput, type LazyLowering, type LowerCtx } from './lowering.ts';
 import { WGSL_LOWERINGS } from './lowerings.ts';
-import { findEpilogues } from './fusion.ts';
+import { epilogueBody, epilogueFunction, qkvBody, qkvStore, type EpilogueBody } from './regions.ts';
+import type { LayerNormAttrs } from '../../src/ir/ops/norm.ts';
 import { BufferPlanner, maxValue, type SizeLevers } from './buffer-planner.ts';
 import { contiguousView, exprValue, isContiguous, rowMajorStrides, viewValue, type LogicalBuffer, type Value, type View } from './values.ts';
 import { safeText } from './wgsl.ts';
@@ -56,6 +65,28 @@ export interface ScheduleOptions {
   /** for the error when a buffer is too large: what sets its dims */
   levers?: SizeLevers;
   choices?: KernelChoices;
+  /** -O0: realise every expression, so each op is a kernel of its own */
+  kernelPerOp?: boolean;
+}
+
+/** The values of one graph or region body being scheduled, and who reads them there. */
+interface Scope {
+  values: Map<number, Value>;
+  users: Map<number, Node[]>;
+}
+
+const PLACED_APART = new WeakSet<Value>();
+
+/** maxStorageBuffersPerShaderStage's default: what every WebGPU device allows. */
+const PORTABLE_STORAGE_BUFFERS = 8;
+
+/** A value no kernel may read (and none realises): a region result stored in parts, a cache input. */
+function placedApart(n: Node): Value {
+  const v = exprValue(n.type.dtype, n.type.shape, () => {
+    throw new Error(`internal: %${n.id} was stored in parts; it is read only through them`);
+  });
+  PLACED_APART.add(v);
+  return v;
 }
 
 class Scheduler implements LowerCtx {
@@ -128,7 +159,8 @@ class Scheduler implements LowerCtx {
   }
 
   private label(n: Node, extra = ''): string {
-    return safeText(`%${n.id} ${n.op}${n.hint ? ` ${n.hint}` : ''}${extra ? ` ${extra}` : ''}`);
+    const rule = n.op === 'fused' ? ` ${String(n.attrs.rule)}` : '';
+    return safeText(`%${n.id} ${n.op}${rule}${n.hint ? ` ${n.hint}` : ''}${extra ? ` ${extra}` : ''}`);
   }
 
   private push(drafts: DispatchDraft[], n: Node): void {
@@ -154,10 +186,10 @@ class Scheduler implements LowerCtx {
     return viewValue(v.dtype, v.shape, view);
   }
 
-  private mustRealise(n: Node, v: Value): boolean {
+  private mustRealise(n: Node, v: Value, scope: Scope): boolean {
     if (this.outputNames.has(n.id)) return !(v.view && v.view.buffer.role === 'output' && isContiguous(v.view, v.shape));
-    if (v.view || v.literal !== undefined) return false;
-    return (this.users.get(n.id) ?? []).length > 1;
+    if (v.view || v.literal !== undefined || PLACED_APART.has(v)) return false;
+    return this.opts.kernelPerOp === true || (scope.users.get(n.id) ?? []).length > 1;
   }
 
   /** Attention stores its result in the layout of its only reader, a transpose. */
@@ -167,63 +199,182 @@ class Scheduler implements LowerCtx {
     return users[0].attrs.perm as readonly number[];
   }
 
-  private kernel(n: Node, low: KernelLowering, root: Node, epilogueValue?: Value): Value {
-    const inputs = n.inputs.map((id, i) => {
-      const v = this.values.get(id)!;
+  /**
+   * Runs kernel op `n` on `inputs` (realising those it needs as buffers; `owners` are their
+   * nodes, for the realisation's label and to keep it) and stores the result of `root` (n
+   * itself, or the region n is the kernel of) through `out`, or a fresh buffer.
+   */
+  private kernel(n: Node, low: KernelLowering, root: Node, inputs: Value[], owners: readonly (Node | undefined)[], scope: Scope, out?: Partial<KernelOutput>, normalisedA?: () => Value): Value {
+    const operands = inputs.map((v, i) => {
       if (!low.needsViews?.includes(i) || v.view) return v;
-      const realised = this.realise(this.byId.get(id)!, v);
-      this.values.set(id, realised);
+      const owner = owners[i] ?? n;
+      const realised = this.realise(owner, v);
+      if (owners[i]) scope.values.set(owner.id, realised);
       return realised;
     });
     const shape = root.type.shape;
-    const perm = low.anyOutputLayout ? this.layoutFor(root) : undefined;
-    const stored = perm ? perm.map((p) => shape[p]) : shape;
-    const buffer = this.resultBuffer(root, stored);
-    const view: View = perm ? { buffer, offset: 0, strides: permuted(rowMajorStrides(stored), perm) } : contiguousView(buffer, shape);
-    this.push(low.kernel(n, inputs, { view, epilogue: epilogueValue && epilogueFn(root, epilogueValue) }, this), root);
+    let view = out?.view;
+    if (!view) {
+      const perm = low.anyOutputLayout ? this.layoutFor(root) : undefined;
+      const stored = perm ? perm.map((p) => shape[p]) : shape;
+      const buffer = this.resultBuffer(root, stored);
+      view = perm ? { buffer, offset: 0, strides: permuted(rowMajorStrides(stored), perm) } : contiguousView(buffer, shape);
+    }
+    let drafts = low.kernel(n, operands, { ...out, view }, this);
+    // A fused LayerNorm adds two bindings; past what every device allows, the norm runs apart.
+    if (out?.normaliseA && normalisedA && drafts.some((d) => d.bindings.length > PORTABLE_STORAGE_BUFFERS)) {
+      operands[0] = normalisedA();
+      drafts = low.kernel(n, operands, { ...out, view, normaliseA: undefined }, this);
+    }
+    this.push(drafts, root);
     return viewValue(root.type.dtype, shape, view);
   }
 
-  /** concat(past_key_values.i.*, new) on the sequence axis: append `fresh` to the cache in place. */
-  private appendToCache(n: Node, past: Node, fresh: Value): Value {
-    const { layer, kind } = parsePast(String(past.attrs.name))!;
-    const axis = normaliseAxis(n.attrs.axis as number, n.type.shape.length);
-    const pastLength = past.type.shape[axis];
+  /** Where cache_append `n` writes: its cache buffer (registered for the plan) and the view at offset P. */
+  private placeCache(n: Node): { at: View; present: Value } {
+    const { axis: rawAxis, layer, kind } = n.attrs as unknown as CacheAppendAttrs;
+    const axis = normaliseAxis(rawAxis, n.type.shape.length);
+    const past = this.byId.get(n.inputs[0])!;
     const shape = n.type.shape.map((d, i) => (i === axis ? this.opts.cacheCapacity : d));
     // An activation for forward runs (their caches live only within a layer); decoders bind their own.
     const buffer = this.buffers.create({ dtype: n.type.dtype, role: 'activation', shape, label: `KV cache layer ${layer} ${kind}` });
     const strides = rowMajorStrides(shape);
-    const at: View = { buffer, offset: dimMul(pastLength, strides[axis]), strides };
-    this.push([elementwiseKernel(this, fresh, { view: at }, (k) => `append to a KV cache ${k.shape(fresh.shape)}`)], n);
     this.caches.push({ layer, kind, buffer, shape });
-    return viewValue(n.type.dtype, n.type.shape, { buffer, offset: 0, strides });
+    return { at: { buffer, offset: dimMul(past.type.shape[axis], strides[axis]), strides }, present: viewValue(n.type.dtype, n.type.shape, { buffer, offset: 0, strides }) };
+  }
+
+  /** Schedules `n` in `scope`: its value, a kernel, or nothing (a value a region already placed). */
+  private schedule(n: Node, scope: Scope): void {
+    if (scope.values.has(n.id)) return;
+    if (n.op === 'input' && parsePast(String(n.attrs.name))) {
+      if ((scope.users.get(n.id) ?? []).some((u) => u.op !== 'cache_append' || u.inputs[0] !== n.id))
+        throw new Error(`WebGPU backend: '${safeText(String(n.attrs.name))}' may only be read by the cache_append that extends it`);
+      scope.values.set(n.id, placedApart(n)); // read only where it is bound: as the cache
+      return;
+    }
+    const low = WGSL_LOWERINGS[n.op];
+    const inputs = n.inputs.map((i) => scope.values.get(i)!);
+    let v: Value;
+    if (n.op === 'cache_append') {
+      const { at, present } = this.placeCache(n);
+      this.push((low as KernelLowering).kernel(n, inputs, { view: at }, this), n);
+      v = present;
+    } else if (low.kind === 'lazy') v = memoised(n, low.value(n, inputs, this));
+    else if (low.kind === 'region') v = this.region(n, inputs, scope);
+    else v = this.kernel(n, low, n, inputs, n.inputs.map((i) => this.byId.get(i)), scope);
+    if (this.mustRealise(n, v, scope)) v = this.realise(n, v);
+    // An output that is a plain view of another output's buffer (a reshape of it) shares it.
+    if (this.outputNames.has(n.id)) this.addOutput(n, v.view!.buffer);
+    scope.values.set(n.id, v);
+  }
+
+  /** A fused node: by its rule's kernel when the body has the form it expects, else op by op. */
+  private region(n: Node, inputs: Value[], scope: Scope): Value {
+    const { rule, body } = n.attrs as unknown as FusedAttrs;
+    const local: Scope = { values: new Map(body.args.map((a, i) => [a.id, inputs[i]])), users: usersOf({ ...this.g, nodes: body.nodes }) };
+    const owners = new Map(body.args.map((a, i) => [a.id, this.byId.get(n.inputs[i])]));
+    const kernels: Record<FusionRuleName, () => Value | undefined> = {
+      'matmul-epilogue': () => this.matmulEpilogue(n, body, local, owners),
+      'norm-matmul': () => this.matmulEpilogue(n, body, local, owners),
+      'qkv-heads': () => this.qkvHeads(n, body, local, owners, scope),
+    };
+    const v = isFusionRuleName(rule) && !this.opts.kernelPerOp ? kernels[rule]() : undefined;
+    if (v) return v;
+    // Op by op; the body's result is the fused node's, so an output is stored where it belongs.
+    const output = this.outputNames.get(n.id);
+    if (output !== undefined) this.outputNames.set(body.output, output);
+    for (const b of body.nodes) this.schedule(b, local);
+    return local.values.get(body.output)!;
+  }
+
+  /** The lazy values of `nodes` in `local`, the matmul's result being the kernel's accumulator. */
+  private epilogueValues(matmul: Node, nodes: readonly Node[], local: Scope): void {
+    local.values.set(matmul.id, exprValue(matmul.type.dtype, matmul.type.shape, () => 'acc'));
+    for (const x of nodes) local.values.set(x.id, memoised(x, (WGSL_LOWERINGS[x.op] as LazyLowering).value(x, x.inputs.map((i) => local.values.get(i)!), this)));
+  }
+
+  private matmulEpilogue(n: Node, body: Region, local: Scope, owners: Map<number, Node | undefined>): Value | undefined {
+    const form = epilogueBody(body);
+    if (!form || !form.rest.every((x) => WGSL_LOWERINGS[x.op].kind === 'lazy') || !this.prologueFits(form, local)) return undefined;
+    const { operands, operandOwners, normaliseA } = this.matmulOperands(form, local, owners);
+    this.epilogueValues(form.matmul, form.rest, local);
+    const epilogue = form.rest.length ? { epilogue: epilogueFunction(n.type.shape, local.values.get(body.output)!) } : {};
+    return this.kernel(form.matmul, WGSL_LOWERINGS.matmul as KernelLowering, n, operands, operandOwners, local, { ...epilogue, ...normaliseA }, this.normApart(form, local));
+  }
+
+  /**
+   * A LayerNorm prologue reads A where it lives; only a contiguous A keeps the matmul's rows
+   * folded into one axis (vec4 blocks, chunked B^T). The lm_head's A, the last R positions of
+   * the residual stream, is strided: that region runs op by op, its LayerNorm writing rows the
+   * matmul reads whole.
+   */
+  private prologueFits(form: Pick<EpilogueBody, 'prologue'>, local: Scope): boolean {
+    if (!form.prologue) return true;
+    const a = local.values.get(form.prologue.inputs[0])!;
+    return a.view !== undefined && isContiguous(a.view, a.shape);
+  }
+
+  /** The prologue's LayerNorm as a kernel of its own, for when the fused kernel binds too much. */
+  private normApart(form: Pick<EpilogueBody, 'prologue'>, local: Scope): (() => Value) | undefined {
+    const p = form.prologue;
+    if (!p) return undefined;
+    return () => {
+      this.schedule(p, local);
+      return local.values.get(p.id)!;
+    };
+  }
+
+  /** A region's matmul operands: A is the LayerNorm's input when the region has the norm as prologue. */
+  private matmulOperands(form: Pick<EpilogueBody, 'prologue' | 'matmul'>, local: Scope, owners: Map<number, Node | undefined>) {
+    const p = form.prologue;
+    const ids = p ? [p.inputs[0], form.matmul.inputs[1]] : form.matmul.inputs;
+    const operands = ids.map((i) => local.values.get(i)!);
+    const operandOwners = ids.map((i) => owners.get(i));
+    if (!p) return { operands, operandOwners, normaliseA: {} };
+    const [weight, bias] = p.inputs.slice(1).map((i) => local.values.get(i)!);
+    return { operands, operandOwners, normaliseA: { normaliseA: { weight, bias, eps: (p.attrs as unknown as LayerNormAttrs).eps } } };
+  }
+
+  /**
+   * q, k and v in one matmul: each part stored head-major, k and v straight into the KV cache
+   * when a cache_append is their only reader (that append then costs no dispatch).
+   */
+  private qkvHeads(n: Node, body: Region, local: Scope, owners: Map<number, Node | undefined>, scope: Scope): Value | undefined {
+    const form = qkvBody(body);
+    if (!form || !form.epilogue.every((x) => WGSL_LOWERINGS[x.op].kind === 'lazy') || !this.prologueFits(form, local)) return undefined;
+    // The graph reads part t as reshape(slice(n, axis 0, t..t+1)): find each part's reader.
+    const readers = form.parts.map((_, t) => {
+      const slice = (scope.users.get(n.id) ?? []).find((u) => u.op === 'slice' && (u.attrs as unknown as SliceAttrs).axis === 0 && (u.attrs as unknown as SliceAttrs).start === t);
+      const users = slice ? scope.users.get(slice.id) ?? [] : [];
+      return slice && users.length === 1 && users[0].op === 'reshape' && !this.outputNames.has(users[0].id) ? { slice, part: users[0] } : undefined;
+    });
+    if (readers.some((r) => !r) || (scope.users.get(n.id) ?? []).length !== form.parts.length) return undefined;
+    const dests = readers.map((r) => {
+      const partUsers = scope.users.get(r!.part.id) ?? [];
+      const append = partUsers.length === 1 && partUsers[0].op === 'cache_append' && partUsers[0].inputs[1] === r!.part.id ? partUsers[0] : undefined;
+      if (append) {
+        const { at, present } = this.placeCache(append);
+        scope.values.set(append.id, present);
+        scope.values.set(r!.part.id, viewValue(r!.part.type.dtype, r!.part.type.shape, at));
+        return at;
+      }
+      const view = contiguousView(this.resultBuffer(r!.part, r!.part.type.shape), r!.part.type.shape);
+      scope.values.set(r!.part.id, viewValue(r!.part.type.dtype, r!.part.type.shape, view));
+      return view;
+    });
+    for (const r of readers) scope.values.set(r!.slice.id, placedApart(r!.slice));
+    const { operands, operandOwners, normaliseA } = this.matmulOperands(form, local, owners);
+    this.epilogueValues(form.matmul, form.epilogue, local);
+    const epilogue = epilogueFunction(form.x.type.shape, local.values.get(form.x.id)!);
+    const [cos, sin] = form.rope ? [local.values.get(form.rope.cos)!, local.values.get(form.rope.sin)!] : [];
+    const store = qkvStore(form, epilogue, dests, cos, sin);
+    this.kernel(form.matmul, WGSL_LOWERINGS.matmul as KernelLowering, n, operands, operandOwners, local, { view: dests[0], store, ...normaliseA }, this.normApart(form, local));
+    return placedApart(n);
   }
 
   run(): Schedule {
-    const fused = findEpilogues(this.g);
-    for (const n of this.g.nodes) {
-      if (n.op === 'input' && parsePast(String(n.attrs.name))) {
-        if ((this.users.get(n.id) ?? []).some((u) => u.op !== 'concat' || u.inputs[0] !== n.id))
-          throw new Error(`WebGPU backend: '${safeText(String(n.attrs.name))}' may only be read by the concat that extends it`);
-        continue;
-      }
-      const past = n.op === 'concat' && n.inputs.length === 2 ? this.byId.get(n.inputs[0])! : undefined;
-      if (past && past.op === 'input' && parsePast(String(past.attrs.name))) {
-        this.values.set(n.id, this.appendToCache(n, past, this.values.get(n.inputs[1])!));
-        continue;
-      }
-      const low = WGSL_LOWERINGS[n.op];
-      let v: Value;
-      if (low.kind === 'lazy') v = memoised(n, low.value(n, n.inputs.map((i) => this.values.get(i)!), this));
-      else if (fused.deferred.has(n.id)) v = exprValue(n.type.dtype, n.type.shape, () => 'acc'); // the epilogue's parameter
-      else v = this.kernel(n, low, n);
-      const mm = fused.matmulOf.get(n.id);
-      if (mm !== undefined) v = this.kernel(this.byId.get(mm)!, WGSL_LOWERINGS.matmul as KernelLowering, n, v);
-      else if (!fused.inside.has(n.id) && this.mustRealise(n, v)) v = this.realise(n, v);
-      // An output that is a plain view of another output's buffer (a reshape of it) shares it.
-      if (this.outputNames.has(n.id)) this.addOutput(n, v.view!.buffer);
-      this.values.set(n.id, v);
-    }
+    const scope: Scope = { values: this.values, users: this.users };
+    for (const n of this.g.nodes) this.schedule(n, scope);
     return { symbols: this.symbols, buffers: this.buffers.all, dispatches: this.dispatches, inputs: this.inputs, outputs: this.outputs, caches: this.caches };
   }
 }
@@ -239,22 +390,6 @@ function permuted(storedStrides: readonly Dim[], perm: readonly number[]): Dim[]
 function memoised(n: Node, v: Value): Value {
   if (v.view || v.literal !== undefined) return v;
   return { ...v, emit: (k, at) => k.memo(`%${n.id} ${at.axes.join(',')}`, () => v.emit(k, at)) };
-}
-
-/** The epilogue as one WGSL function per kernel: `fn epilogue(acc, i0, ..., flat)`. */
-function epilogueFn(root: Node, v: Value): Epilogue {
-  const made = new WeakMap<KernelWriter, string>();
-  const shape = root.type.shape;
-  return (k, acc, at) => {
-    let name = made.get(k);
-    if (!name) {
-      const params = [`acc: ${v.dtype}`, ...shape.map((_, i) => `i${i}: u32`), 'flat: u32'].join(', ');
-      name = k.func('epilogue', params, v.dtype, () => v.emit(k, { axes: shape.map((_, i) => `i${i}`), flat: 'flat' }));
-      made.set(k, name);
-    }
-    if (at.flat === undefined) throw new Error('internal: an epilogue needs the flat index');
-    return `${name}(${acc}, ${[...at.axes, at.flat].join(', ')})`;
-  };
 }
 
 export function scheduleGraph(g: Graph, opts: ScheduleOptions): Schedule {

@@ -1,5 +1,6 @@
 // Option parsers shared by the commands.
 
+import { OPT_LEVELS, type OptLevel } from '../passes/fuse.ts';
 import { parseSetOption, type ConfigOverride } from '../dsl/config.ts';
 import { UsageError } from './errors.ts';
 
@@ -44,4 +45,13 @@ export function parseChoice(name: string, choices: readonly string[]) {
     if (!choices.includes(value)) throw new UsageError(`${name}: unknown value '${value}' (one of: ${choices.join(', ')})`);
     return value;
   };
+}
+
+/** `-O <level>`: 0 (one kernel per op), 1 (matmul epilogues), 2 (every fusion rule; the default). */
+export const OPT_LEVEL_HELP = 'optimisation level: 0 (one kernel per op), 1 (matmul epilogues), 2 (every fusion rule: q/k/v heads with RoPE in the projection)';
+
+export function parseOptLevel(text: string): OptLevel {
+  const level = OPT_LEVELS.find((l) => String(l) === text.trim());
+  if (level === undefined) throw new UsageError(`-O: expected one of ${OPT_LEVELS.join(', ')}, got '${text}'`);
+  return level;
 }

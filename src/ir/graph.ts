@@ -6,7 +6,7 @@ import type { Dim } from './dims.ts';
 import type { TensorType } from './types.ts';
 import { getOp, type OpName } from './registry.ts';
 
-export type AttrValue = number | boolean | string | readonly number[] | readonly Dim[] | Dim | InitSpec;
+export type AttrValue = number | boolean | string | readonly number[] | readonly Dim[] | Dim | InitSpec | Region;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** How `rhc init-weights` fills a parameter (GPT-2's initialisation). */
@@ -14,6 +14,22 @@ export type InitSpec =
   | { readonly kind: 'normal'; readonly std: number }
   | { readonly kind: 'ones' }
   | { readonly kind: 'zeros' };
+
+/**
+ * The sub-graph of a `fused` node (src/ir/ops/fused.ts), as an XLA fusion computation holds
+ * one: `nodes` in topological order over `args`, which stand for the fused node's inputs in
+ * order, computing `output`. Body nodes keep the ids they had in the graph they were fused
+ * from, so `rhc ir` output lines up across stages; args are ids no body node defines.
+ */
+export interface Region {
+  readonly args: readonly { readonly id: number; readonly type: TensorType }[];
+  readonly nodes: readonly Node[];
+  readonly output: number;
+}
+
+export function isRegion(v: AttrValue | undefined): v is Region {
+  return typeof v === 'object' && v !== null && 'nodes' in v && 'args' in v;
+}
 
 export interface Node {
   readonly id: number;

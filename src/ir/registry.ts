@@ -15,6 +15,8 @@ import { matmulOps } from './ops/matmul.ts';
 import { normOps } from './ops/norm.ts';
 import { attentionOps } from './ops/attention.ts';
 import { ropeOps } from './ops/rope.ts';
+import { fusedOps } from './ops/fused.ts';
+import { cacheOps } from './ops/cache.ts';
 
 /**
  * What kind of op it is, for passes and backends that treat a whole kind alike (epilogue fusion
@@ -49,6 +51,8 @@ export const OPS = {
   ...normOps,
   ...attentionOps,
   ...ropeOps,
+  ...cacheOps,
+  ...fusedOps,
 } as const;
 
 export type OpName = keyof typeof OPS;

@@ -4,7 +4,8 @@
 // in every layer arrive as 2·n_layer identical subgraphs; this merges them into one.
 // Sources (`input`, `param`) are not pure and are never merged.
 
-import type { AttrValue, Graph, Node } from '../ir/graph.ts';
+import { isRegion, type AttrValue, type Graph, type Node } from '../ir/graph.ts';
+import { graphToJson } from '../ir/serialize.ts';
 import { getOp } from '../ir/registry.ts';
 import { dimToString, type Dim } from '../ir/dims.ts';
 import { typeToString } from '../ir/types.ts';
@@ -30,6 +31,7 @@ function hashNumbers(xs: readonly number[]): string {
 }
 
 function attrKey(v: AttrValue): string {
+  if (isRegion(v)) return `region(${JSON.stringify(graphToJson({ name: '', symbols: [], config: {}, nodes: v.nodes, outputs: [] }))} args ${v.args.map((a) => a.id)} -> ${v.output})`;
   if (Array.isArray(v)) {
     if (v.length > HASHED_LIST && v.every((x) => typeof x === 'number')) return hashNumbers(v as number[]);
     return `[${v.map((x) => (typeof x === 'number' ? numberKey(x) : dimToString(x as Dim))).join(',')}]`;

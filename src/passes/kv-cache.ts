@@ -1,7 +1,7 @@
 // KV cache: turns a full-sequence graph into an incremental-decoding one, with the names
 // Hugging Face Optimum gives a decoder-with-past. For the i-th attention node (in graph order,
 // i.e. layer i) it adds inputs past_key_values.{i}.key/.value [B, H, P, D] (P: a new symbolic
-// dim, the cached length), concatenates them before the new keys/values on the sequence axis,
+// dim, the cached length), appends the new keys/values to them on the sequence axis (cache_append),
 // and returns the concatenations as present.{i}.key/.value. Keys enter the cache as the
 // attention op sees them, i.e. already rotated. The attention op's `causal` already offsets
 // the mask by Sk - Sq; the `pos` input must now carry absolute positions P .. P+S-1.
@@ -36,7 +36,7 @@ export function addKvCache(g: Graph): Graph {
       const name = pastName(layer, what);
       const past = rw.add('input', [], { name, dtype: t.dtype, shape: pastShape }, name);
       const present = presentName(layer, what);
-      const all = rw.add('concat', [past, fresh], { axis: r - 2 }, present);
+      const all = rw.add('cache_append', [past, fresh], { axis: r - 2, layer, kind: what }, present);
       outputs.push({ name: present, id: all });
       return all;
     });

@@ -9,12 +9,21 @@ import { foldConstants } from './fold-constants.ts';
 import { tabulatePositions } from './tabulate-positions.ts';
 import { addKvCache } from './kv-cache.ts';
 import { lastPosition, lastRows } from './last-position.ts';
+import { DEFAULT_OPT_LEVEL, fuse, type OptLevel } from './fuse.ts';
+
+/** What a pass may depend on besides the graph. */
+export interface PassContext {
+  /** -O0 .. -O2: which fusion rules apply (fusion-rules.ts) */
+  readonly level: OptLevel;
+}
 
 export interface Pass {
   readonly name: string;
   readonly summary: string;
-  run(g: Graph): Graph;
+  run(g: Graph, ctx: PassContext): Graph;
 }
+
+const DEFAULT_CONTEXT: PassContext = { level: DEFAULT_OPT_LEVEL };
 
 export const PASSES = [
   { name: 'cse', summary: 'merge pure nodes with equal inputs and attributes', run: eliminateCommonSubexpressions },
@@ -24,6 +33,7 @@ export const PASSES = [
   { name: 'kv-cache', summary: 'add past_key_values inputs and present outputs for incremental decoding', run: addKvCache },
   { name: 'last-position', summary: 'compute logits for the last position only (ln_f and the lm_head on B rows)', run: lastPosition },
   { name: 'last-rows', summary: 'compute logits for the last R positions, R a new symbol (1 to decode, S for a forward)', run: (g) => lastRows(g).graph },
+  { name: 'fuse', summary: 'group ops into fused regions by the rules of the -O level (src/passes/fusion-rules.ts)', run: (g, ctx) => fuse(g, ctx.level) },
 ] as const satisfies readonly Pass[];
 
 export type PassName = (typeof PASSES)[number]['name'];
@@ -34,6 +44,9 @@ export type PassName = (typeof PASSES)[number]['name'];
  * Backends pick their variant with `pipelineFor`.
  */
 export const PIPELINE: readonly PassName[] = ['cse', 'fold-constants', 'cse', 'tabulate-positions', 'dce'];
+
+/** The standard pipeline as `rhc ir` shows it: `PIPELINE`, then fusion at the -O level. */
+export const IR_PIPELINE: readonly PassName[] = [...PIPELINE, 'fuse'];
 
 export interface PipelineVariant {
   /**
@@ -52,12 +65,19 @@ export interface PipelineVariant {
    * `last-rows` instead: src/passes/last-position.ts.)
    */
   lastPosition?: boolean;
+  /** Append `fuse`, last, so every other pass sees plain ops (default: false). */
+  fuse?: boolean;
 }
 
 /** The passes a backend runs, in order: `PIPELINE` as `variant` says. */
 export function pipelineFor(variant: PipelineVariant): PassName[] {
   const passes = variant.tabulate ? [...PIPELINE] : PIPELINE.filter((p) => p !== 'tabulate-positions');
-  return [...passes, ...(variant.kvCache ? (['kv-cache'] as const) : []), ...(variant.lastPosition ? (['last-position'] as const) : [])];
+  return [
+    ...passes,
+    ...(variant.kvCache ? (['kv-cache'] as const) : []),
+    ...(variant.lastPosition ? (['last-position'] as const) : []),
+    ...(variant.fuse ? (['fuse'] as const) : []),
+  ];
 }
 
 export function getPass(name: string): Pass {
@@ -67,14 +87,14 @@ export function getPass(name: string): Pass {
 }
 
 /** Every stage: the input graph, then the graph after each named pass in turn. */
-export function pipelineStages(g: Graph, names: readonly string[] = PIPELINE): { pass: string; graph: Graph }[] {
+export function pipelineStages(g: Graph, names: readonly string[] = PIPELINE, ctx: PassContext = DEFAULT_CONTEXT): { pass: string; graph: Graph }[] {
   const stages = [{ pass: 'input', graph: g }];
-  for (const name of names) stages.push({ pass: name, graph: getPass(name).run(stages[stages.length - 1].graph) });
+  for (const name of names) stages.push({ pass: name, graph: getPass(name).run(stages[stages.length - 1].graph, ctx) });
   return stages;
 }
 
 /** Runs the named passes in turn, or the pipeline `variant` names. */
-export function runPipeline(g: Graph, passes: readonly string[] | PipelineVariant = PIPELINE): Graph {
+export function runPipeline(g: Graph, passes: readonly string[] | PipelineVariant = PIPELINE, ctx: PassContext = DEFAULT_CONTEXT): Graph {
   const names = 'tabulate' in passes ? pipelineFor(passes) : passes;
-  return names.reduce((acc, name) => getPass(name).run(acc), g);
+  return names.reduce((acc, name) => getPass(name).run(acc, ctx), g);
 }

@@ -3,7 +3,7 @@
 // from the op's type rule (so a change upstream, such as a longer key axis, flows down), and
 // ids stay stable for kept nodes so `rhc ir --after PASS` output lines up with the input.
 
-import type { Attrs, Graph, GraphOutput, Node } from '../ir/graph.ts';
+import { isRegion, type Attrs, type Graph, type GraphOutput, type Node } from '../ir/graph.ts';
 import { getOp, type OpName } from '../ir/registry.ts';
 import type { TensorType } from '../ir/types.ts';
 import type { RefTensor } from '../ir/reference.ts';
@@ -17,7 +17,12 @@ export class Rewriter {
   private nextId: number;
 
   constructor(readonly source: Graph) {
-    this.nextId = source.nodes.reduce((m, n) => Math.max(m, n.id), -1) + 1;
+    this.nextId = maxNodeId(source) + 1;
+  }
+
+  /** An id no node of the source (or of a region in it) has, and the rewriter will not give. */
+  freshId(): number {
+    return this.nextId++;
   }
 
   /** The id a use of `id` reads after replacements. */
@@ -87,4 +92,15 @@ export function freshSymbol(g: Graph, base: string): string {
   let name = base;
   while (g.symbols.includes(name)) name += "'";
   return name;
+}
+
+/** The largest node id in `g`, regions' bodies included (their nodes keep graph ids). */
+export function maxNodeId(g: Pick<Graph, 'nodes'>): number {
+  let max = -1;
+  for (const n of g.nodes) {
+    max = Math.max(max, n.id);
+    const body = n.attrs.body;
+    if (isRegion(body)) max = Math.max(max, maxNodeId(body), ...body.args.map((a) => a.id));
+  }
+  return max;
 }

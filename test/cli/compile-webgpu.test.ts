@@ -199,7 +199,7 @@ describe('the summary and the sizes', () => {
     );
     const r = rhc(['compile', path.join(dir, 'tiny.rh'), '--target', 'webgpu', '-o', path.join(dir, 'out')]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/ tiny at vocab_size=64 n_positions=16 width=8\nmemory: /);
+    expect(r.stdout).toMatch(/ tiny at vocab_size=64 n_positions=16 width=8, -O2\nmemory: /);
     expect(r.stdout).not.toContain('undefined');
   });
 

@@ -27,6 +27,8 @@ const RSS_LIMIT_BYTES = 1.5 * 2 ** 30;
 const ADDRESS_SPACE_KIB = 4 * 2 ** 20;
 /** The old-space heap, as for the CLI run by hand with a small machine in mind. */
 const HEAP_MB = 512;
+/** Live heap after a job above which the probe server is restarted before the next. */
+const SERVER_HEAP_RESTART_BYTES = 128 * 2 ** 20;
 
 /** Node's flags for a bounded process; the address-space limit needs WebAssembly's guard pages off. */
 function nodeFlags(): { flags: string[]; ulimit: boolean } {
@@ -106,6 +108,8 @@ interface Reply {
   ready?: boolean;
   code: number | null;
   escaped?: boolean;
+  /** the server's heap after the job and a collection */
+  heapBytes?: number;
   stdout: string;
   stderr: string;
   ms: number;
@@ -121,7 +125,9 @@ class ProbeServer {
   private diedIdle?: string;
 
   private start(): Promise<void> {
-    const child = spawnBounded(['--import', 'tsx', path.join(ROOT, 'test/hostile/server.ts')], ROOT, true);
+    // --expose-gc: the server collects after each job, so a probe starts with the heap a fresh
+    // process would have instead of what the probes before it left for a later collection.
+    const child = spawnBounded(['--expose-gc', '--import', 'tsx', path.join(ROOT, 'test/hostile/server.ts')], ROOT, true);
     this.child = child;
     this.stderr = '';
     child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-20_000)));
@@ -189,7 +195,8 @@ class ProbeServer {
         if (m.id !== id) return;
         const r: RunResult = { code: m.code, stdout: m.stdout, stderr: m.stderr, ms: m.ms };
         if (m.escaped) r.signal = 'escaped';
-        finish(r, m.escaped === true);
+        // A server still holding much after its collection (a cache a probe filled) starts afresh.
+        finish(r, m.escaped === true || (m.heapBytes ?? 0) > SERVER_HEAP_RESTART_BYTES);
       };
       const onExit = (code: number | null, signal: string | null) => {
         const tail = this.stderr;

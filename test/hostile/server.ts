@@ -68,7 +68,9 @@ process.on('message', async (job: Job) => {
     process.stderr.write = realErr as typeof process.stderr.write;
     process.exitCode = undefined;
   }
-  send({ id: job.id, code, stdout: out.join(''), stderr: err.join(''), ms: performance.now() - t0 });
+  const ms = performance.now() - t0;
+  (globalThis as { gc?: () => void }).gc?.();
+  send({ id: job.id, code, stdout: out.join(''), stderr: err.join(''), ms, heapBytes: process.memoryUsage().heapUsed });
   current = undefined;
 });
 

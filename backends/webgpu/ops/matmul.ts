@@ -13,6 +13,7 @@ import type { DispatchDraft, KernelWriter } from '../kernel-writer.ts';
 import { decompose, type Index, type Value, type View } from '../values.ts';
 import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
 import type { matmulOps } from '../../../src/ir/ops/matmul.ts';
+import { f32Literal } from '../wgsl.ts';
 
 const div4 = (d: Dim) => dimDivExact(d, 4) !== undefined;
 const LANES = ['x', 'y', 'z', 'w'];
@@ -48,7 +49,9 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const flatRows = B.batch.length === 0 && oneRun(a.shape.slice(0, -1), a.view!.strides.slice(0, -1));
   const rows = flatRows ? numElements([...batch, M]) : M;
   const offsetsOk = (o: Operand) => div4(o.view.offset) && o.batch.every((_, i) => div4(o.view.strides[i]));
-  const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking;
+  // A LayerNorm prologue's weight and bias are read as vec4s along K too.
+  const normVec = !out.normaliseA || [out.normaliseA.weight, out.normaliseA.bias].every((v) => v.view && dimEq(v.view.strides[0], 1) && div4(v.view.offset) && !v.view.buffer.chunking);
+  const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking && normVec;
   const bChunks = B.view.buffer.chunking;
   let mode: 'nn' | 'nt' | 'scalar' = 'scalar';
   if (aVec && dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !bChunks) mode = 'nn';
@@ -63,7 +66,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const bRowBase = k.uniform('bRowBase', 0);
   const per = mode === 'scalar' ? 1 : 4;
   const draft = k.finish({
-    summary: `${k.shape(a.shape)} @ ${k.shape(b.shape)}, ${mode === 'nn' ? 'vec4 blocks' : mode === 'nt' ? 'vec4 blocks, B transposed' : 'scalar'}${out.epilogue ? ', fused epilogue' : ''}`,
+    summary: `${k.shape(a.shape)} @ ${k.shape(b.shape)}, ${mode === 'nn' ? 'vec4 blocks' : mode === 'nt' ? 'vec4 blocks, B transposed' : 'scalar'}${out.normaliseA ? ', rows of A layer-normalised' : ''}${out.store ? ', region store' : out.epilogue ? ', fused epilogue' : ''}`,
     workgroupSize: [WORKGROUP, 1, 1],
     grid: {
       x: { count: N, per: WORKGROUP * per },
@@ -84,18 +87,31 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         const axes = flatRows ? [...decompose(k, mm, [...batch, M]), nn] : [...decompose(k, 'gid.z', batch), mm, nn];
         return { axes, flat: `${outOff} + ${mm} * ${k.dim(N)} + ${nn}` };
       };
+      const norm = out.normaliseA;
       if (mode === 'scalar') {
         const aRow = k.let(`${aOff} + row * ${k.dim(A.rowStride)}`, 'ar');
+        const aAtK = (kk: string) => k.load(A.view.buffer, `${aRow} + ${kk} * ${k.dim(A.colStride)}`);
+        if (norm) rowStatistics(k, [aAtK('kk')], K, norm.eps, '');
         const bCol = k.let(`${bOff} + col * ${k.dim(B.colStride)}`, 'bc');
+        // A pair store also needs column col ^ 1 (N is even for one): a second accumulator.
+        const pair = out.store !== undefined;
+        const bPair = pair ? k.let(`${bOff} + (col ^ 1u) * ${k.dim(B.colStride)}`, 'bp') : '';
         k.line(`var acc = 0.0f;`);
+        if (pair) k.line(`var accp = 0.0f;`);
         k.line(`for (var kk = 0u; kk < ${k.dim(K)}; kk++) {`);
-        k.line(`  acc += ${k.load(A.view.buffer, `${aRow} + kk * ${k.dim(A.colStride)}`)} * ${k.load(B.view.buffer, `${bCol} + kk * ${k.dim(B.rowStride)}`)};`);
+        const aAt = aAtK('kk');
+        k.line(`  let ak = ${norm ? `(${aAt} - mean0) * inv0 * ${norm.weight.emit(k, { axes: ['kk'] })} + ${norm.bias.emit(k, { axes: ['kk'] })}` : aAt};`);
+        k.line(`  acc += ak * ${k.load(B.view.buffer, `${bCol} + kk * ${k.dim(B.rowStride)}`)};`);
+        if (pair) k.line(`  accp += ak * ${k.load(B.view.buffer, `${bPair} + kk * ${k.dim(B.rowStride)}`)};`);
         k.line(`}`);
-        k.line(storeOutput(k, out, shape, at('row', 'col'), 'acc'));
+        k.line(storeOutput(k, out, shape, at('row', 'col'), 'acc', pair ? 'accp' : undefined));
         return;
       }
       const aVar = k.binding(A.view.buffer, 'read', 'vec4<f32>');
       for (let i = 0; i < 4; i++) k.line(`let a${i}Row = (${aOff} + min(row + ${i}u, mEnd - 1u) * ${k.dim(A.rowStride)}) / 4u;`);
+      const [w4, b4] = norm ? [norm.weight, norm.bias].map((v) => k.binding(v.view!.buffer, 'read', 'vec4<f32>')) : [];
+      const [wOff, bOff4] = norm ? [norm.weight, norm.bias].map((v) => k.dim(dimDivExact(v.view!.offset, 4)!)) : [];
+      if (norm) rowStatistics(k, [0, 1, 2, 3].map((i) => `${aVar}[a${i}Row + kk]`), dimDivExact(K, 4)!, norm.eps, 'vec4', K);
       if (mode === 'nn') k.line(`let bCol = (${bOff} + col) / 4u;`);
       else for (let i = 0; i < 4; i++) k.line(`let b${i}Row = (${bOff} + (min(col + ${i}u, nEnd - 1u) - ${bRowBase}) * ${k.dim(B.colStride)}) / 4u;`);
       for (let i = 0; i < 4; i++) k.line(`var acc${i} = vec4<f32>();`);
@@ -104,7 +120,10 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
       // clamped duplicates: 4x less work for a one-token step.
       const loop = (rows: number[], indent: string) => {
         k.line(`${indent}for (var kk = 0u; kk < ${k.dim(dimDivExact(K, 4)!)}; kk++) {`);
-        for (const i of rows) k.line(`${indent}  let a${i} = ${aVar}[a${i}Row + kk];`);
+        for (const i of rows)
+          k.line(norm
+            ? `${indent}  let a${i} = (${aVar}[a${i}Row + kk] - vec4<f32>(mean${i})) * inv${i} * ${w4}[${wOff} + kk] + ${b4}[${bOff4} + kk];`
+            : `${indent}  let a${i} = ${aVar}[a${i}Row + kk];`);
         const rowStride4 = mode === 'nn' ? k.dim(dimDivExact(B.rowStride, 4)!) : '';
         for (let j = 0; j < 4; j++)
           k.line(`${indent}  let w${j} = ${bVar}[${mode === 'nn' ? `bCol + (kk * 4u + ${j}u) * ${rowStride4}` : `b${j}Row + kk`}];`);
@@ -126,7 +145,8 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
       // Index lets first: a `let` inside the if-block would be out of scope for the next store.
       for (let i = 0; i < 4; i++)
         for (let j = 0; j < 4; j++) {
-          const store = storeOutput(k, out, shape, at(`row + ${i}u`, `col + ${j}u`), `acc${i}.${LANES[j]}`);
+          // lanes j and j ^ 1 are a pair: col is a multiple of 4
+          const store = storeOutput(k, out, shape, at(`row + ${i}u`, `col + ${j}u`), `acc${i}.${LANES[j]}`, `acc${i}.${LANES[j ^ 1]}`);
           k.line(`if (row + ${i}u < mEnd && col + ${j}u < nEnd) { ${store} }`);
         }
     },
@@ -144,6 +164,23 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   });
 }
 
+/**
+ * `mean<i>` and `inv<i>` (1 / sqrt(biased variance + eps)) of each row read by `reads[i]` (an
+ * expression of `kk` for kk < steps), two passes as the LayerNorm kernel does. With 'vec4' each
+ * read is 4 elements and `width` is the row's length.
+ */
+function rowStatistics(k: KernelWriter, reads: string[], steps: Dim, eps: number, lanes: '' | 'vec4', width: Dim = steps): void {
+  const total = (x: string) => (lanes ? `dot(${x}, vec4<f32>(1.0f))` : x);
+  reads.forEach((read, i) => {
+    k.line(`var sum${i} = 0.0f;`);
+    k.line(`for (var kk = 0u; kk < ${k.dim(steps)}; kk++) { sum${i} += ${total(read)}; }`);
+    k.line(`let mean${i} = sum${i} / f32(${k.dim(width)});`);
+    k.line(`var sq${i} = 0.0f;`);
+    k.line(`for (var kk = 0u; kk < ${k.dim(steps)}; kk++) { let d = ${read} - ${lanes ? `vec4<f32>(mean${i})` : `mean${i}`}; sq${i} += ${lanes ? 'dot(d, d)' : 'd * d'}; }`);
+    k.line(`let inv${i} = 1.0f / sqrt(sq${i} / f32(${k.dim(width)}) + ${f32Literal(eps)});`);
+  });
+}
+
 export const matmulWgsl: { [K in keyof typeof matmulOps]: WgslLowering } = {
-  matmul: { kind: 'kernel', needsViews: [0, 1], epilogue: true, kernel: matmulKernel },
+  matmul: { kind: 'kernel', needsViews: [0, 1], epilogue: true, pairStore: true, kernel: matmulKernel },
 };

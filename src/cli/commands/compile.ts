@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { Graph } from '../../ir/graph.ts';
 import { graphForCheckpoint, initModel, loadModel, lowerSpecWithFiles, type Model } from '../../model/model.ts';
 import { specName } from '../../model/spec.ts';
-import { collectSet, parseIntOption } from '../options.ts';
+import { collectSet, OPT_LEVEL_HELP, parseIntOption, parseOptLevel } from '../options.ts';
+import { DEFAULT_OPT_LEVEL, type OptLevel } from '../../passes/fuse.ts';
 import { UsageError } from '../errors.ts';
 import { checkOutputNotInput } from '../../io/files.ts';
 import { checkpointFiles } from '../../io/checkpoint.ts';
@@ -21,6 +22,7 @@ interface CompileOptions {
   opset?: number;
   maxBatch?: number;
   force?: boolean;
+  opt: OptLevel;
 }
 
 const TARGETS = ['webgpu', 'onnx'] as const;
@@ -29,8 +31,9 @@ const TARGETS = ['webgpu', 'onnx'] as const;
 const MAX_BATCH = 65536;
 
 /** Options that mean something for one target only; given to the other, they are a mistake. */
-const TARGET_OF_OPTION: Readonly<Record<string, (typeof TARGETS)[number]>> = { seed: 'onnx', withPast: 'onnx', opset: 'onnx', maxBatch: 'webgpu' };
-const FLAG: Readonly<Record<string, string>> = { seed: '--seed', withPast: '--with-past', opset: '--opset', maxBatch: '--max-batch' };
+// (-O is webgpu's: an ONNX export inlines every region, so it has the same ops at every level.)
+const TARGET_OF_OPTION: Readonly<Record<string, (typeof TARGETS)[number]>> = { seed: 'onnx', withPast: 'onnx', opset: 'onnx', maxBatch: 'webgpu', opt: 'webgpu' };
+const FLAG: Readonly<Record<string, string>> = { seed: '--seed', withPast: '--with-past', opset: '--opset', maxBatch: '--max-batch', opt: '-O' };
 
 /** The model to compile: the spec with a checkpoint's weights and config, or freshly initialised. */
 function modelFor(file: string, opts: CompileOptions): Model {
@@ -101,14 +104,14 @@ async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promis
   checkArtifactTarget(out, { force: opts.force });
   const { graph, inputs } = graphFor(file, opts);
   checkOutputNotInput(out, inputs, '-o'); // the spec's imports, known only now
-  const artifact = buildArtifact(graph, { specFile: file, outDir: out, maxBatch: opts.maxBatch });
+  const artifact = buildArtifact(graph, { specFile: file, outDir: out, maxBatch: opts.maxBatch, level: opts.opt });
   const { bytes } = writeArtifact(out, artifact, { force: opts.force });
   const m = artifact.manifest;
   const dims = summaryConfig(m.config);
   const constants = m.constantsBytes !== null ? `, constants.bin ${kib(m.constantsBytes)}` : '';
   process.stdout.write(
     `wrote ${out}${path.sep}: ${m.kernels.length} WGSL kernels, plan.json ${kib(fileBytes(artifact, 'plan.json'))}${constants}, ` +
-      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}\n` +
+      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}, -O${opts.opt}\n` +
       memoryLine(artifact.plan.memory),
   );
 }
@@ -146,6 +149,7 @@ export function registerCompile(program: Command): void {
     .option('--seed <n>', 'onnx: seed for fresh weights', parseIntOption('--seed'), 0)
     .option('--with-past', 'onnx: add past_key_values inputs and present outputs (KV cache), named as Optimum does')
     .option('--opset <n>', 'onnx: opset version (17..21)', parseIntOption('--opset'))
+    .option('-O, --opt <level>', `webgpu: ${OPT_LEVEL_HELP}`, parseOptLevel, DEFAULT_OPT_LEVEL)
     .option('--max-batch <n>', `webgpu: the largest batch the plan allocates for (1..${MAX_BATCH}, default 1)`, parseIntOption('--max-batch'))
     .option('--force', 'replace an output rhc did not write: for webgpu the -o directory is deleted whole, whatever it holds, and the artifact written in its place; for onnx the .onnx file (and its .data) is overwritten')
     .option('--set <name=value>', 'override a config value (repeatable)', collectSet, [])

@@ -58,19 +58,27 @@ describe('plan', () => {
     for (const k of plan.kernels) expect(k.file).toMatch(/^k\d{3}_[a-z_]+\.wgsl$/);
   });
 
-  it('fuses: GPT-2 runs 9 kernels per layer; bias, residual and GELU ride in matmul epilogues; q is rotated inside attention', () => {
-    const abs = compileWebGpu(compileSpec('gpt2-abs'), { specName: 'gpt2-abs' });
-    // embedding; per layer ln_1, c_attn, K append, V append, attention, c_proj, ln_2, c_fc, mlp c_proj; ln_f; lm_head.
-    // Attention is three dispatches in the plan (a kernel per query, or the split over the
-    // context and its combine): a run's sizes dispatch one path.
-    expect(abs.plan.dispatches.length).toBe(3 + 11 * SMALL.n_layer);
-    expect(abs.plan.dispatches.map((d) => d.label).join('\n')).not.toMatch(/ (transpose|reshape|slice|rope) /);
-    const cFc = kernelOf(abs, /mlp.c_fc|%\d+ mul/);
-    expect(cFc).toMatch(/fn epilogue/);
-    expect(cFc).toMatch(/rh_tanh/);
-    const attention = kernelOf(artifact, /attention/);
-    expect(attention).toMatch(/select\(.* \* .* \+ .* \* .*, .*\)/); // the rotation, in q's loader
-    expect(kernelOf(artifact, /present\.0\.key/)).toMatch(/append to a KV cache/);
+  it('fuses by the -O level: at -O2 a GPT-2 layer runs 5 kernels, ln_1 and ln_2 in the matmuls, q/k rotated and k/v appended in c_attn; -O1 keeps epilogues only; -O0 is one kernel per op', () => {
+    const abs = (level: 0 | 1 | 2) => compileWebGpu(compileSpec('gpt2-abs'), { specName: 'gpt2-abs', level });
+    // embedding; per layer ln_1 + c_attn (q, k, v head-major, k and v into the cache), attention,
+    // c_proj, ln_2 + c_fc, mlp c_proj; ln_f; lm_head. Attention is three dispatches in the plan
+    // (a kernel per query, or the split over the context and its combine): a run dispatches one path.
+    const o2 = abs(2);
+    expect(o2.plan.dispatches.length).toBe(3 + 7 * SMALL.n_layer);
+    expect(o2.plan.dispatches.filter((d) => / layer_norm/.test(d.label))).toHaveLength(1); // ln_f: its A is strided (last rows)
+    expect(o2.plan.dispatches.map((d) => d.label).join('\n')).not.toMatch(/ (transpose|reshape|slice|rope|cache_append) /);
+    const cAttn = kernelOf(o2, /fused qkv-heads/);
+    expect(cAttn).toMatch(/fn qkv_store/);
+    expect(kernelOf(o2, /fused matmul-epilogue/)).toMatch(/fn epilogue/);
+    // -O1: the two cache appends are kernels again, q/k/v are read through views
+    expect(abs(1).plan.dispatches.length).toBe(3 + 11 * SMALL.n_layer);
+    expect(kernelOf(abs(1), /present\.0\.key/)).toMatch(/append to a KV cache/);
+    // -O0: bias adds, the residual adds and GELU's ops each a kernel: more dispatches than -O1
+    expect(abs(0).plan.dispatches.length).toBeGreaterThan(3 + 20 * SMALL.n_layer);
+    // With RoPE, the rotation is in c_attn's store, not in attention's loads.
+    const cAttnRope = kernelOf(artifact, /fused qkv-heads/);
+    expect(cAttnRope).toMatch(/select\(.* \* .* \+ .* \* .*, .*\)/);
+    expect(kernelOf(artifact, /attention/)).not.toMatch(/select\(.* \* .* \+ .* \* .*, .*\)/);
   });
 
   it('reuses activation buffers whose lifetimes do not overlap', () => {
