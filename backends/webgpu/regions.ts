@@ -4,10 +4,9 @@
 // op instead (schedule.ts), so a region is never computed wrongly for being unusual.
 
 import type { Node, Region } from '../../src/ir/graph.ts';
-import { getOp } from '../../src/ir/registry.ts';
+import { attrsOf, getOp } from '../../src/ir/registry.ts';
 import { type Dim, shapeEq } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
-import type { SliceAttrs, ReshapeAttrs, TransposeAttrs } from '../../src/ir/ops/shape.ts';
 import type { KernelWriter } from './kernel-writer.ts';
 import type { Epilogue, PairStore } from './lowering.ts';
 import { address, broadcastIndex, type Value, type View } from './values.ts';
@@ -85,7 +84,7 @@ export function qkvBody(body: Region): QkvBody | undefined {
   const parts: QkvPart[] = [];
   for (const lifted of out.inputs.map((i) => byId.get(i))) {
     const root = lifted?.op === 'reshape' ? byId.get(lifted.inputs[0]) : undefined;
-    if (root?.op !== 'transpose' || JSON.stringify((root.attrs as unknown as TransposeAttrs).perm) !== '[0,2,1,3]') return undefined;
+    if (root?.op !== 'transpose' || JSON.stringify(attrsOf(root, 'transpose').perm) !== '[0,2,1,3]') return undefined;
     let inner = byId.get(root.inputs[0]);
     let rotated = false;
     if (inner?.op === 'rope') {
@@ -97,8 +96,8 @@ export function qkvBody(body: Region): QkvBody | undefined {
     }
     const slice = inner?.op === 'reshape' ? byId.get(inner.inputs[0]) : undefined;
     if (!inner || slice?.op !== 'slice' || slice.inputs[0] !== x.id) return undefined;
-    const a = slice.attrs as unknown as SliceAttrs;
-    const shape = (inner.attrs as unknown as ReshapeAttrs).shape;
+    const a = attrsOf(slice, 'slice');
+    const shape = attrsOf(inner, 'reshape').shape;
     const [H, D] = [shape[2], shape[3]];
     if (normaliseAxis(a.axis, 3) !== 2 || typeof a.start !== 'number' || typeof a.end !== 'number' || typeof H !== 'number' || typeof D !== 'number') return undefined;
     if (D % 2 !== 0 || a.end - a.start !== H * D || (heads && (heads !== H || headDim !== D))) return undefined;

@@ -11,21 +11,16 @@
 // region store its keys and values straight into the cache, and attention's output in the
 // layout its transpose reads contiguously, so the merged heads feed c_proj's vec4 kernel.
 
-import { nodeMap, type Graph, type Node } from '../../src/ir/graph.ts';
+import { attrsOf } from '../../src/ir/registry.ts';
+import { nodeMap, type Graph, type Node, type Region } from '../../src/ir/graph.ts';
 import { type Dim, dimMul } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
-import type { ConstAttrs, InputAttrs, ParamAttrs } from '../../src/ir/ops/sources.ts';
-import type { CacheAppendAttrs } from '../../src/ir/ops/cache.ts';
-import type { FusedAttrs } from '../../src/ir/ops/fused.ts';
-import type { SliceAttrs } from '../../src/ir/ops/shape.ts';
-import type { Region } from '../../src/ir/graph.ts';
 import { isFusionRuleName, type FusionRuleName } from '../../src/passes/fusion-rules.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
 import { KernelWriter, type DispatchDraft } from './kernel-writer.ts';
 import { elementwiseKernel, type KernelChoices, type KernelLowering, type KernelOutput, type LazyLowering, type LowerCtx } from './lowering.ts';
 import { WGSL_LOWERINGS } from './lowerings.ts';
 import { epilogueBody, epilogueFunction, qkvBody, qkvStore, type EpilogueBody } from './regions.ts';
-import type { LayerNormAttrs } from '../../src/ir/ops/norm.ts';
 import { BufferPlanner, maxValue, type SizeLevers } from './buffer-planner.ts';
 import { contiguousView, exprValue, isContiguous, rowMajorStrides, viewValue, type LogicalBuffer, type Value, type View } from './values.ts';
 import { safeText } from './wgsl.ts';
@@ -115,18 +110,18 @@ class Scheduler implements LowerCtx {
   }
 
   param(n: Node): LogicalBuffer {
-    const name = (n.attrs as unknown as ParamAttrs).name;
+    const name = attrsOf(n, 'param').name;
     return this.source(n, () => this.buffers.create({ dtype: n.type.dtype, role: 'weight', shape: n.type.shape, label: name, checkpoint: name }));
   }
 
   constant(n: Node): LogicalBuffer {
-    const a = n.attrs as unknown as ConstAttrs & { data: readonly number[] };
-    return this.source(n, () => this.buffers.create({ dtype: n.type.dtype, role: 'constant', shape: n.type.shape, label: n.hint ?? `constant %${n.id}`, constant: { dtype: n.type.dtype, data: a.data } }));
+    const a = attrsOf(n, 'const');
+    return this.source(n, () => this.buffers.create({ dtype: n.type.dtype, role: 'constant', shape: n.type.shape, label: n.hint ?? `constant %${n.id}`, constant: { dtype: n.type.dtype, data: 'data' in a ? a.data : [a.value] } }));
   }
 
   input(n: Node): LogicalBuffer {
     return this.source(n, () => {
-      const name = (n.attrs as unknown as InputAttrs).name;
+      const name = attrsOf(n, 'input').name;
       const buffer = this.buffers.create({ dtype: n.type.dtype, role: 'input', shape: n.type.shape, label: name });
       // Ids that pick table rows are checked on the host (against the smallest table they index):
       // the kernels only clamp them.
@@ -232,7 +227,7 @@ class Scheduler implements LowerCtx {
 
   /** Where cache_append `n` writes: its cache buffer (registered for the plan) and the view at offset P. */
   private placeCache(n: Node): { at: View; present: Value } {
-    const { axis: rawAxis, layer, kind } = n.attrs as unknown as CacheAppendAttrs;
+    const { axis: rawAxis, layer, kind } = attrsOf(n, 'cache_append');
     const axis = normaliseAxis(rawAxis, n.type.shape.length);
     const past = this.byId.get(n.inputs[0])!;
     const shape = n.type.shape.map((d, i) => (i === axis ? this.opts.cacheCapacity : d));
@@ -270,7 +265,7 @@ class Scheduler implements LowerCtx {
 
   /** A fused node: by its rule's kernel when the body has the form it expects, else op by op. */
   private region(n: Node, inputs: Value[], scope: Scope): Value {
-    const { rule, body } = n.attrs as unknown as FusedAttrs;
+    const { rule, body } = attrsOf(n, 'fused');
     const local: Scope = { values: new Map(body.args.map((a, i) => [a.id, inputs[i]])), users: usersOf({ ...this.g, nodes: body.nodes }) };
     const owners = new Map(body.args.map((a, i) => [a.id, this.byId.get(n.inputs[i])]));
     const kernels: Record<FusionRuleName, () => Value | undefined> = {
@@ -332,7 +327,7 @@ class Scheduler implements LowerCtx {
     const operandOwners = ids.map((i) => owners.get(i));
     if (!p) return { operands, operandOwners, normaliseA: {} };
     const [weight, bias] = p.inputs.slice(1).map((i) => local.values.get(i)!);
-    return { operands, operandOwners, normaliseA: { normaliseA: { weight, bias, eps: (p.attrs as unknown as LayerNormAttrs).eps } } };
+    return { operands, operandOwners, normaliseA: { normaliseA: { weight, bias, eps: attrsOf(p, 'layer_norm').eps } } };
   }
 
   /**
@@ -344,7 +339,7 @@ class Scheduler implements LowerCtx {
     if (!form || !form.epilogue.every((x) => WGSL_LOWERINGS[x.op].kind === 'lazy') || !this.prologueFits(form, local)) return undefined;
     // The graph reads part t as reshape(slice(n, axis 0, t..t+1)): find each part's reader.
     const readers = form.parts.map((_, t) => {
-      const slice = (scope.users.get(n.id) ?? []).find((u) => u.op === 'slice' && (u.attrs as unknown as SliceAttrs).axis === 0 && (u.attrs as unknown as SliceAttrs).start === t);
+      const slice = (scope.users.get(n.id) ?? []).find((u) => u.op === 'slice' && attrsOf(u, 'slice').axis === 0 && attrsOf(u, 'slice').start === t);
       const users = slice ? scope.users.get(slice.id) ?? [] : [];
       return slice && users.length === 1 && users[0].op === 'reshape' && !this.outputNames.has(users[0].id) ? { slice, part: users[0] } : undefined;
     });

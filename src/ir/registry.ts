@@ -6,6 +6,7 @@
 // new op that lacks one does not compile.
 
 import type { TensorType } from './types.ts';
+import type { Attrs } from './graph.ts';
 import type { EvalEnv, RefTensor } from './reference.ts';
 import { sourceOps } from './ops/sources.ts';
 import { elementwiseOps } from './ops/elementwise.ts';
@@ -59,6 +60,18 @@ export type OpName = keyof typeof OPS;
 
 export function isOpName(name: string): name is OpName {
   return Object.prototype.hasOwnProperty.call(OPS, name);
+}
+
+/** The attributes of op K, as its type rule takes them. */
+export type AttrsOf<K extends OpName> = Parameters<(typeof OPS)[K]['inferType']>[1];
+
+/**
+ * `n`'s attributes, typed as op `op` declares them (the one cast from the graph's untyped
+ * attribute record, checked against the node's op).
+ */
+export function attrsOf<K extends OpName>(n: { readonly id: number; readonly op: OpName; readonly attrs: Attrs }, op: K): AttrsOf<K> {
+  if (n.op !== op) throw new Error(`internal: %${n.id} is ${n.op}, not ${op}`);
+  return n.attrs as AttrsOf<K>;
 }
 
 export function getOp(name: OpName): OpDef {

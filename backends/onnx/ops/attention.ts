@@ -3,9 +3,10 @@
 // where the Sq queries are the last of the Sk keys), Softmax, MatMul with v. ORT's optimiser
 // may fuse this; the unfused form runs on every runtime.
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import { int, ints, type OnnxLowerCtx, type OnnxLowering } from '../emitter.ts';
 import { type Dim, dimSub, dimToString } from '../../../src/ir/dims.ts';
-import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
+import type { attentionOps } from '../../../src/ir/ops/attention.ts';
 
 /** bool [Sq, Sk]: key j is visible to query i when j <= i + (Sk - Sq). Shared by the layers. */
 function causalMask(ctx: OnnxLowerCtx, sq: Dim, sk: Dim): string {
@@ -21,7 +22,7 @@ function causalMask(ctx: OnnxLowerCtx, sq: Dim, sk: Dim): string {
 
 export const attentionLowerings: { [K in keyof typeof attentionOps]: OnnxLowering } = {
   attention: (ctx, n, [q, k, v], types) => {
-    const a = n.attrs as unknown as AttentionAttrs;
+    const a = attrsOf(n, 'attention');
     const r = n.type.shape.length;
     const perm = [...Array(r - 2).keys(), r - 1, r - 2];
     const raw = ctx.op('MatMul', [q, ctx.op('Transpose', [k], { perm: ints(perm) })]);

@@ -1,9 +1,9 @@
 // ONNX lowerings of the elementwise ops: each is the standard op of the same meaning
 // (ONNX broadcasting is NumPy's, like the IR's).
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import { ELEM, int, type OnnxLowering } from '../emitter.ts';
 import type { elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
-import type { CastAttrs } from '../../../src/ir/ops/elementwise.ts';
 
 const same = (opType: string): OnnxLowering => (ctx, _n, inputs) => ctx.op(opType, inputs);
 
@@ -25,5 +25,5 @@ export const elementwiseLowerings: { [K in keyof typeof elementwiseOps]: OnnxLow
   max: same('Max'),
   min: same('Min'),
   // ONNX Cast from float to int truncates toward zero, as the IR's cast does.
-  cast: (ctx, n, [x]) => ctx.op('Cast', [x], { to: int(ELEM[(n.attrs as unknown as CastAttrs).to]) }),
+  cast: (ctx, n, [x]) => ctx.op('Cast', [x], { to: int(ELEM[attrsOf(n, 'cast').to]) }),
 };

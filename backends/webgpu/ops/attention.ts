@@ -18,6 +18,7 @@
 // dispatches only the one its sizes select (the runtime skips dispatches with no workgroups).
 // When the partials would exceed one binding, the prefill kernel serves every Sq instead.
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import { dimMul, dimSub, numElements, shapeToString, type Dim } from '../../../src/ir/dims.ts';
 import type { Node } from '../../../src/ir/graph.ts';
 import type { DispatchDraft, DraftGridDim, KernelWriter } from '../kernel-writer.ts';
@@ -51,7 +52,7 @@ interface Shapes {
 }
 
 function shapesOf(n: Node, [q, key, v]: readonly Value[]): Shapes {
-  const a = n.attrs as unknown as AttentionAttrs;
+  const a = attrsOf(n, 'attention');
   const shape = n.type.shape;
   const r = shape.length;
   const [Sq, D] = [q.shape[r - 2], q.shape[r - 1]];

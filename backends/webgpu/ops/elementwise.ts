@@ -3,11 +3,12 @@
 // tanh and pow use rhc's helpers (backends/webgpu/wgsl.ts): WGSL's built-ins are not accurate
 // enough everywhere; erf has no built-in at all. i32 arithmetic wraps, as the reference's does.
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import type { Node } from '../../../src/ir/graph.ts';
 import type { KernelWriter } from '../kernel-writer.ts';
 import { broadcastIndex, exprValue, type Value } from '../values.ts';
 import { lazy, type WgslLowering } from '../lowering.ts';
-import type { CastAttrs, elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
+import type { elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
 
 function operand(k: KernelWriter, n: Node, x: Value, at: Parameters<Value['emit']>[1]): string {
   return x.emit(k, broadcastIndex(at, n.type.shape, x.shape));
@@ -41,5 +42,5 @@ export const elementwiseWgsl: { [K in keyof typeof elementwiseOps]: WgslLowering
   max: binary((a, b) => `max(${a}, ${b})`),
   min: binary((a, b) => `min(${a}, ${b})`),
   // f32 -> i32 truncates toward zero in WGSL, as the IR's cast does.
-  cast: lazy((n, [x]) => exprValue(n.type.dtype, n.type.shape, (k, at) => `${(n.attrs as unknown as CastAttrs).to}(${operand(k, n, x, at)})`)),
+  cast: lazy((n, [x]) => exprValue(n.type.dtype, n.type.shape, (k, at) => `${attrsOf(n, 'cast').to}(${operand(k, n, x, at)})`)),
 };

@@ -2,11 +2,12 @@
 // biased variance for LayerNorm, max-subtracted exponentials for softmax). No workgroup
 // reductions: barriers are slow on SwiftShader, and the rows here are short.
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import { normaliseAxis } from '../../../src/ir/reference.ts';
 import { numElements } from '../../../src/ir/dims.ts';
 import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
 import { f32Literal } from '../wgsl.ts';
-import type { LayerNormAttrs, SoftmaxAttrs, normOps } from '../../../src/ir/ops/norm.ts';
+import type { normOps } from '../../../src/ir/ops/norm.ts';
 
 export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
   layer_norm: {
@@ -29,7 +30,7 @@ export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
           k.line(`let mean = sum / f32(${width});`);
           k.line(`var sq = 0.0f;`);
           k.line(`for (var c = 0u; c < ${width}; c++) { let d = ${xc} - mean; sq += d * d; }`);
-          k.line(`let inv = 1.0f / sqrt(sq / f32(${width}) + ${f32Literal((n.attrs as unknown as LayerNormAttrs).eps)});`);
+          k.line(`let inv = 1.0f / sqrt(sq / f32(${width}) + ${f32Literal(attrsOf(n, 'layer_norm').eps)});`);
           k.line(`for (var c = 0u; c < ${width}; c++) {`);
           const at = { axes: [...lead, 'c'], flat: `flat * ${width} + c` };
           k.line(`  ${storeOutput(k, out, shape, at, `(${xc} - mean) * inv * ${ldw}(c) + ${ldb}(c)`)}`);
@@ -42,7 +43,7 @@ export const normWgsl: { [K in keyof typeof normOps]: WgslLowering } = {
     kind: 'kernel',
     kernel: (n, [x], out, ctx) => {
       const shape = n.type.shape;
-      const axis = normaliseAxis((n.attrs as unknown as SoftmaxAttrs).axis, shape.length);
+      const axis = normaliseAxis(attrsOf(n, 'softmax').axis, shape.length);
       const lines = shape.filter((_, i) => i !== axis);
       const k = ctx.writer('softmax');
       return [k.finish({

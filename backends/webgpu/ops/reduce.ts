@@ -4,6 +4,7 @@ import { normaliseAxis } from '../../../src/ir/reference.ts';
 import { numElements } from '../../../src/ir/dims.ts';
 import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
 import type { KernelWriter } from '../kernel-writer.ts';
+import { attrsOf } from '../../../src/ir/registry.ts';
 import type { ReduceAttrs, reduceOps } from '../../../src/ir/ops/reduce.ts';
 
 type Step = { init: (k: KernelWriter, dtype: 'f32' | 'i32') => string; step: (acc: string, x: string) => string; finish?: (acc: string, n: string, dtype: string) => string };
@@ -12,7 +13,7 @@ function reduce(name: string, how: Step): WgslLowering {
   return {
     kind: 'kernel',
     kernel: (n, [x], out, ctx) => {
-      const a = n.attrs as unknown as ReduceAttrs;
+      const a: ReduceAttrs = attrsOf(n, n.op as keyof typeof reduceOps); // every reduction takes ReduceAttrs
       const axis = normaliseAxis(a.axis, x.shape.length);
       const shape = n.type.shape;
       const k = ctx.writer(name);

@@ -2,12 +2,13 @@
 // copy); on an expression they remap the index. Gather reads the row its id names (clamped, so
 // a bad id can never read outside the table; the runtime rejects bad ids before running).
 
+import { attrsOf } from '../../../src/ir/registry.ts';
 import { dimAdd, type Dim } from '../../../src/ir/dims.ts';
 import { normaliseAxis } from '../../../src/ir/reference.ts';
 import { broadcastIndex, decompose, exprValue, linearize, viewValue } from '../values.ts';
 import { broadcastView, reshapeView, sliceView, transposeView } from '../views.ts';
 import { lazy, type WgslLowering } from '../lowering.ts';
-import type { BroadcastAttrs, ConcatAttrs, ReshapeAttrs, SliceAttrs, TransposeAttrs, shapeOps } from '../../../src/ir/ops/shape.ts';
+import type { shapeOps } from '../../../src/ir/ops/shape.ts';
 
 function withAxis(axes: readonly string[], axis: number, index: string): string[] {
   return axes.map((a, i) => (i === axis ? index : a));
@@ -15,7 +16,7 @@ function withAxis(axes: readonly string[], axis: number, index: string): string[
 
 export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
   reshape: lazy((n, [x]) => {
-    const to = (n.attrs as unknown as ReshapeAttrs).shape;
+    const to = attrsOf(n, 'reshape').shape;
     const view = x.view && reshapeView(x.view, x.shape, to);
     if (view) return viewValue(x.dtype, to, view);
     // Row-major order is what reshape keeps: go through the flat index.
@@ -25,7 +26,7 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
     });
   }),
   transpose: lazy((n, [x]) => {
-    const perm = (n.attrs as unknown as TransposeAttrs).perm;
+    const perm = attrsOf(n, 'transpose').perm;
     if (x.view) return viewValue(x.dtype, n.type.shape, transposeView(x.view, perm));
     return exprValue(x.dtype, n.type.shape, (k, at) => {
       const axes: string[] = new Array(perm.length);
@@ -34,18 +35,18 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
     });
   }),
   slice: lazy((n, [x]) => {
-    const a = n.attrs as unknown as SliceAttrs;
+    const a = attrsOf(n, 'slice');
     const axis = normaliseAxis(a.axis, x.shape.length);
     if (x.view) return viewValue(x.dtype, n.type.shape, sliceView(x.view, axis, a.start));
     return exprValue(x.dtype, n.type.shape, (k, at) => x.emit(k, { axes: withAxis(at.axes, axis, `(${at.axes[axis]} + ${k.dim(a.start)})`) }));
   }),
   broadcast: lazy((n, [x]) => {
-    const to = (n.attrs as unknown as BroadcastAttrs).shape;
+    const to = attrsOf(n, 'broadcast').shape;
     if (x.view) return viewValue(x.dtype, to, broadcastView(x.view, x.shape, to));
     return exprValue(x.dtype, to, (k, at) => x.emit(k, broadcastIndex(at, to, x.shape)));
   }),
   concat: lazy((n, xs) => {
-    const axis = normaliseAxis((n.attrs as unknown as ConcatAttrs).axis, n.type.shape.length);
+    const axis = normaliseAxis(attrsOf(n, 'concat').axis, n.type.shape.length);
     const starts: Dim[] = [0];
     for (const x of xs) starts.push(dimAdd(starts[starts.length - 1], x.shape[axis]));
     return exprValue(n.type.dtype, n.type.shape, (k, at) => {
