@@ -40,6 +40,7 @@ export function planDims(plan: WebGpuPlan, shape: RunShape): Map<string, number>
 export function liveDispatches(plan: WebGpuPlan, dims: ReadonlyMap<string, number>): number[] {
   const out: number[] = [];
   plan.dispatches.forEach((d, i) => {
+    if (i < (plan.prepare ?? 0)) return; // the prepare phase ran once, at load
     const g = d.grid;
     const axes = 'linear' in g ? [g.linear] : [g.x, g.y, g.z].filter((a) => a !== undefined);
     if (axes.every((a) => gridDimSize(a, dims) > 0)) out.push(i);
@@ -122,7 +123,7 @@ const zero = (): ByKind => ({ weights: 0, tables: 0, activations: 0, kvCache: 0,
 const sum = (k: ByKind) => k.weights + k.tables + k.activations + k.kvCache + k.io;
 
 function kindOf(b: PlanBuffer): keyof ByKind {
-  return b.role === 'weight' ? 'weights' : b.role === 'constant' ? 'tables' : b.role === 'activation' ? 'activations' : 'io';
+  return b.role === 'weight' ? 'weights' : b.role === 'constant' || b.role === 'table' ? 'tables' : b.role === 'activation' ? 'activations' : 'io';
 }
 
 function elements(shape: readonly (number | string)[], dims: ReadonlyMap<string, number>): number {
@@ -216,7 +217,7 @@ export interface PlannedMemory {
 export function plannedMemory(plan: WebGpuPlan, batch = 1): PlannedMemory {
   const by = (roles: string[]) => plan.buffers.filter((b) => roles.includes(b.role)).reduce((n, b) => n + b.bytes, 0);
   const weights = by(['weight']);
-  const tables = by(['constant']);
+  const tables = by(['constant', 'table']);
   const activations = by(['activation', 'input', 'output']);
   const uniforms = Math.max(plan.dispatches.length * plan.uniformStride, 16);
   const kvCache = (plan.decoding?.caches ?? []).reduce((n, c) => n + Math.max(16, Math.ceil((batch * c.bytesPerBatchRow) / 16) * 16), 0);

@@ -17,7 +17,7 @@ import { dimEval, numElements } from '../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../src/passes/pipeline.ts';
 import { fuse, type OptLevel as CompilerLevel } from '../src/passes/fuse.ts';
 import { FUSION_RULES } from '../src/passes/fusion-rules.ts';
-import { compileWebGpu, type WebGpuArtifact } from '../backends/webgpu/index.ts';
+import { compileWebGpu, webgpuGraph, type WebGpuArtifact } from '../backends/webgpu/index.ts';
 import { buildArtifact, writeArtifact } from '../backends/webgpu/artifact.ts';
 import { exportOnnx, openSession, RHC_VERSION } from '../backends/onnx/index.ts';
 import { initModel, lowerSpec, saveModel } from '../src/model/model.ts';
@@ -155,18 +155,15 @@ export type WrittenElements = (dispatch: number, dims: ReadonlyMap<string, numbe
  * The plan rhc would run at `level`, and what the bench's accounting needs beyond plan.json: the
  * size of the value each dispatch writes into a buffer several values share (plan.json gives
  * shapes only to buffers one value owns). It is read from the IR: a dispatch's label starts with
- * `%id op` of the node it stores, and the graph is the one compileWebGpu scheduled, rebuilt here
- * by the same passes (the same passes on the same input give the same ids): the standard ones,
- * kv-cache for decoders, last-rows when the plan computes the last positions' logits only.
+ * `%id op` of the node it stores (a region's body node, for one rendered op by op), and the graph
+ * is the one compileWebGpu scheduled (webgpuGraph: the same passes give the same ids).
  * A label whose op is not its node's is left unresolved (plan-stats then counts the allocation
  * and says so; test/bench checks that none is).
  */
 export function planForBench(graph: BenchGraph, spec: string, level: OptLevel): { artifact: WebGpuArtifact; writtenElements: WrittenElements } {
   const n = checkLevel(level);
   const artifact = compileWebGpu(graph, { specName: spec, level: n });
-  const d = artifact.plan.decoding;
-  const unfused = runPipeline(graph, [...webgpuPasses(level), ...(d ? ['kv-cache'] : []), ...(d?.logitRowsSymbol ? ['last-rows'] : [])]);
-  const scheduled = n > 0 ? fuse(unfused, n) : unfused;
+  const scheduled = webgpuGraph(graph, { level: n }).graph;
   // Regions rendered op by op (or with their LayerNorm apart) label dispatches by body nodes.
   const byId = new Map<number, Node>();
   const collect = (nodes: readonly Node[]) => nodes.forEach((n) => (byId.set(n.id, n), isRegion(n.attrs.body) && collect(n.attrs.body.nodes)));

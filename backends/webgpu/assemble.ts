@@ -18,6 +18,7 @@ export interface AssembleInfo {
   config: Record<string, number | boolean | string>;
   bounds: ReadonlyMap<string, number>;
   maxBindingBytes: number;
+  positionTables: WebGpuPlan['positionTables'];
   decoding?: Omit<PlanDecoding, 'caches' | 'batchSymbol' | 'seqSymbol' | 'pastSymbol'> & { batchSymbol: string; seqSymbol: string; pastSymbol: string };
 }
 
@@ -133,6 +134,8 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
     inputs: s.inputs.map((io) => ({ name: io.name, dtype: io.dtype, shape: io.shape.map(text), buffer: physical.get(io.buffer)!.id, ...(io.indexes ? { indexes: io.indexes } : {}) })),
     outputs: s.outputs.map((io) => ({ name: io.name, dtype: io.dtype, shape: io.shape.map(text), buffer: physical.get(io.buffer)!.id })),
     ...(decoding ? { decoding } : {}),
+    prepare: s.prepare,
+    positionTables: info.positionTables,
     dispatches,
   };
   const constants = constantBytes > 0 ? concat(chunks, constantBytes) : undefined;

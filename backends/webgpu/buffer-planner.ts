@@ -142,13 +142,14 @@ export function kvCacheBytes(bytesPerBatchRow: readonly number[], batch: number)
  * `kvRows` are the bytes per batch row of each of a decoder's caches, absent for no decoder.
  */
 export function planMemory(physical: ReadonlyMap<LogicalBuffer, PhysicalBuffer>, kvRows: readonly number[] | undefined, maxBatch: number): PlanMemory {
-  const byRole: Record<BufferRole, number> = { weight: 0, constant: 0, activation: 0, input: 0, output: 0 };
+  const byRole: Record<BufferRole, number> = { weight: 0, constant: 0, table: 0, activation: 0, input: 0, output: 0 };
   for (const p of new Set(physical.values())) byRole[p.role] += p.bytes;
   let withoutReuse = 0;
   for (const b of physical.keys()) if (b.role === 'activation') withoutReuse += bytesOf(b);
   return {
     weights: byRole.weight,
     constants: byRole.constant,
+    tables: byRole.table,
     activations: { planned: byRole.activation, withoutReuse },
     inputs: byRole.input,
     outputs: byRole.output,

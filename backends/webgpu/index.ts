@@ -7,6 +7,9 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { dimSymbols, type Dim } from '../../src/ir/dims.ts';
 import { pipelineFor, runPipeline } from '../../src/passes/pipeline.ts';
 import { lastRows } from '../../src/passes/last-position.ts';
+import { DEFAULT_TABLE_BUDGET_BYTES, positionTables, type PositionTables } from '../../src/passes/position-tables.ts';
+import { eliminateDeadCode } from '../../src/passes/dce.ts';
+import { addKvCache } from '../../src/passes/kv-cache.ts';
 import { DEFAULT_OPT_LEVEL, fuse, OPT_LEVELS, type OptLevel } from '../../src/passes/fuse.ts';
 import { IDS_INPUT, LOGITS_OUTPUT, POSITIONS_INPUT } from '../../src/ir/calling-convention.ts';
 import { scheduleGraph } from './schedule.ts';
@@ -39,8 +42,10 @@ export interface CompileWebGpuOptions {
   passes?: readonly string[];
   /** which of several correct kernels some ops use (lowering.ts: KernelChoices) */
   kernelChoices?: KernelChoices;
-  /** -O level (default 2): 0 is one kernel per op, 1 and 2 fuse by the rules of that level */
+  /** -O level (default 2): 0 is one kernel per op, 1 and 2 fuse by the rules of that level; 2 also computes position tables at load */
   level?: OptLevel;
+  /** the most bytes of position tables (default 64 MiB); past it cos/sin are computed per forward */
+  tableBudgetBytes?: number;
 }
 
 function symbolOf(d: Dim | undefined): string | undefined {
@@ -49,20 +54,47 @@ function symbolOf(d: Dim | undefined): string | undefined {
   return c === 1 && name !== '' && !name.includes('*') ? name : undefined;
 }
 
-export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuArtifact {
+/** The graph compileWebGpu schedules, and what its passes decided. */
+export interface WebGpuGraph {
+  graph: Graph;
+  decoding: boolean;
+  level: OptLevel;
+  /** position-tables' result at -O2 */
+  tables?: PositionTables;
+  /** the KV cache's cached-length symbol (kv-cache), and the logit rows' (last-rows) */
+  pastSymbol?: string;
+  rowsSymbol?: string;
+}
+
+/**
+ * The passes of compileWebGpu, in order: the pipeline, position-tables (-O2), kv-cache and
+ * last-rows for decoders, fuse (-O1, -O2). Exported so that tools reading a plan (the bench's
+ * accounting) see the very graph its dispatch labels name.
+ */
+export function webgpuGraph(graph: Graph, opts: Pick<CompileWebGpuOptions, 'decoding' | 'level' | 'passes' | 'tableBudgetBytes'>): WebGpuGraph {
   const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
   const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS_INPUT);
   const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
-  const passes = opts.passes === undefined ? pipelineFor({ tabulate: false, kvCache: decoding }) : [...opts.passes, ...(decoding ? ['kv-cache'] : [])];
-  const cached = runPipeline(graph, passes);
+  const level = opts.level ?? DEFAULT_OPT_LEVEL;
+  if (!OPT_LEVELS.includes(level)) throw new Error(`level must be one of ${OPT_LEVELS.join(', ')}, got ${level}`);
+  const passes = opts.passes ?? pipelineFor({ tabulate: false, kvCache: false });
+  // -O2: cos/sin as [n_positions, H, D/2] tables the plan's prepare dispatches compute once.
+  const base = runPipeline(graph, passes);
+  const tables = level >= 2 ? positionTables(base, opts.tableBudgetBytes) : undefined;
+  const tabled = tables && tables.tables > 0 ? eliminateDeadCode(tables.graph) : base;
+  const cached = decoding ? addKvCache(tabled) : tabled;
   const pastSymbol = cached.symbols.find((s) => !graph.symbols.includes(s));
   // A decoder wants the last position's logits, a forward every position's: ln_f and the lm_head
   // run on the last R positions, R bound per run (1 to decode, S for a forward), in one plan.
   const { graph: rows, symbol: rowsSymbol } = decoding ? lastRows(cached) : { graph: cached, symbol: undefined };
-  const level = opts.level ?? DEFAULT_OPT_LEVEL;
-  if (!OPT_LEVELS.includes(level)) throw new Error(`level must be one of ${OPT_LEVELS.join(', ')}, got ${level}`);
   // Fusion last, so every pass before it sees plain ops.
   const g = level > 0 ? fuse(rows, level) : rows;
+  return { graph: g, decoding, level, ...(tables ? { tables } : {}), ...(pastSymbol ? { pastSymbol } : {}), ...(rowsSymbol ? { rowsSymbol } : {}) };
+}
+
+export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuArtifact {
+  const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
+  const { graph: g, decoding, level, tables, pastSymbol, rowsSymbol } = webgpuGraph(graph, opts);
   const capacity = graph.config.n_positions;
   const batchSymbol = symbolOf(ids?.type.shape[0]);
   const seqSymbol = symbolOf(ids?.type.shape[1]);
@@ -100,6 +132,7 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     config: { ...graph.config },
     bounds,
     maxBindingBytes,
+    positionTables: tables === undefined ? { at: 'forward', reason: `-O${level}` } : tables.overBudget !== undefined ? { at: 'forward', reason: `${tables.overBudget} bytes of tables exceed the budget of ${opts.tableBudgetBytes ?? DEFAULT_TABLE_BUDGET_BYTES}` } : { at: 'load', bytes: tables.bytes, tables: tables.tables },
     ...(decoding
       ? { decoding: { idsInput: IDS_INPUT, positionsInput: POSITIONS_INPUT, logitsOutput: LOGITS_OUTPUT, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number, ...(rowsSymbol ? { logitRowsSymbol: rowsSymbol } : {}) } }
       : {}),

@@ -9,7 +9,7 @@
 import { dimEval, parseDim } from '../../src/ir/dims.ts';
 
 export const PLAN_FORMAT = 'rhc-webgpu-plan';
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 /** Byte stride between the uniform blocks of consecutive dispatches (minUniformBufferOffsetAlignment's maximum). */
 export const UNIFORM_STRIDE = 256;
 /** The WebGPU default maxStorageBufferBindingSize: what every adapter and browser grants. */
@@ -18,7 +18,8 @@ export const DEFAULT_MAX_BINDING_BYTES = 128 * 2 ** 20;
 /** A size: a constant or a dim polynomial over the plan's symbols. */
 export type DimText = number | string;
 export type PlanDType = 'f32' | 'i32';
-export type BufferRole = 'weight' | 'constant' | 'activation' | 'input' | 'output';
+/** 'table': computed by the prepare dispatches from weights and constants, then read by every run */
+export type BufferRole = 'weight' | 'constant' | 'table' | 'activation' | 'input' | 'output';
 
 export interface PlanSymbol {
   /** the identifier dim texts use */
@@ -156,8 +157,18 @@ export interface WebGpuPlan {
   inputs: PlanIO[];
   outputs: PlanIO[];
   decoding?: PlanDecoding;
+  /**
+   * The first `prepare` dispatches compute what depends on no input (the position tables, from
+   * weights and constants): the runtime runs them once, after uploading the weights; a run does
+   * the rest.
+   */
+  prepare: number;
+  /** where cos/sin come from: tables computed at load, or per forward and why */
+  positionTables: PlanPositionTables;
   dispatches: PlanDispatch[];
 }
+
+export type PlanPositionTables = { at: 'load'; bytes: number; tables: number } | { at: 'forward'; reason: string };
 
 /**
  * What the plan allocates, in bytes, by kind (informative: the runtime allocates from `buffers`).
@@ -168,6 +179,8 @@ export interface PlanMemory {
   weights: number;
   /** buffers filled from the constants blob (tabulated cos/sin, folded frequencies) */
   constants: number;
+  /** buffers the prepare dispatches compute at load (position tables) */
+  tables: number;
   /**
    * `planned`: the activation buffers after sharing (what a forward allocates, its KV caches
    * among them); `withoutReuse`: were every value given a buffer of its own
@@ -212,6 +225,8 @@ export function checkPlan(plan: unknown): WebGpuPlan {
   const p = plan as Partial<WebGpuPlan> | null;
   if (!p || p.format !== PLAN_FORMAT)
     throw new Error(`not an rhc WebGPU plan (format '${String(p?.format)}', expected '${PLAN_FORMAT}')`);
+  if (p.version === PLAN_VERSION && (!Number.isInteger(p.prepare) || p.prepare! < 0 || p.prepare! > (p.dispatches?.length ?? 0)))
+    throw new Error(`WebGPU plan: prepare ${String(p.prepare)} is not a count of its first dispatches`);
   if (p.version !== PLAN_VERSION)
     throw new Error(`WebGPU plan version ${String(p.version)} is not supported (this runtime reads version ${PLAN_VERSION}); recompile the model`);
   return p as WebGpuPlan;

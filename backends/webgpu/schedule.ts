@@ -13,7 +13,7 @@
 
 import { attrsOf } from '../../src/ir/registry.ts';
 import { nodeMap, type Graph, type Node, type Region } from '../../src/ir/graph.ts';
-import { type Dim, dimMul } from '../../src/ir/dims.ts';
+import { type Dim, dimMul, isConcrete } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
 import { isFusionRuleName, type FusionRuleName } from '../../src/passes/fusion-rules.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
@@ -49,6 +49,8 @@ export interface Schedule {
   inputs: ScheduledIO[];
   outputs: ScheduledIO[];
   caches: ScheduledCache[];
+  /** the first `prepare` dispatches depend on no input: the runtime runs them once, at load */
+  prepare: number;
 }
 
 export interface ScheduleOptions {
@@ -97,8 +99,13 @@ class Scheduler implements LowerCtx {
   private readonly outputNames = new Map<number, string>();
   private readonly buffers: BufferPlanner;
 
+  /** nodes that read no graph input, directly or not, and have fixed sizes: computable once the weights are there */
+  private readonly loadTime = new Set<number>();
+
   constructor(readonly g: Graph, readonly opts: ScheduleOptions) {
     this.symbols = g.symbols;
+    // (a symbolic size is bound per run, so an iota of length S is no more load-time than an input)
+    for (const n of g.nodes) if (n.op !== 'input' && n.type.shape.every(isConcrete) && n.inputs.every((i) => this.loadTime.has(i))) this.loadTime.add(n.id);
     this.users = usersOf(g);
     this.byId = nodeMap(g);
     for (const o of g.outputs) if (!parsePresent(o.name)) this.outputNames.set(o.id, o.name);
@@ -162,10 +169,16 @@ class Scheduler implements LowerCtx {
     for (const d of drafts) this.dispatches.push({ ...d, label: this.label(n, d.label) });
   }
 
-  /** A fresh buffer for node `n`'s value: its graph output buffer, or an activation. */
+  /** A value computed at load that runs read: it keeps a buffer of its own for the model's life. */
+  private isTable(n: Node): boolean {
+    return this.loadTime.has(n.id) && (this.users.get(n.id) ?? []).some((u) => !this.loadTime.has(u.id));
+  }
+
+  /** A fresh buffer for node `n`'s value: its graph output buffer, a table, or an activation. */
   private resultBuffer(n: Node, shape: readonly Dim[]): LogicalBuffer {
     const output = this.outputNames.get(n.id);
-    const buffer = this.buffers.create({ dtype: n.type.dtype, role: output ? 'output' : 'activation', shape, label: this.label(n) });
+    const role = output ? 'output' : this.isTable(n) ? 'table' : 'activation';
+    const buffer = this.buffers.create({ dtype: n.type.dtype, role, shape, label: this.label(n) });
     if (output) this.addOutput(n, buffer);
     return buffer;
   }
@@ -184,6 +197,8 @@ class Scheduler implements LowerCtx {
   private mustRealise(n: Node, v: Value, scope: Scope): boolean {
     if (this.outputNames.has(n.id)) return !(v.view && v.view.buffer.role === 'output' && isContiguous(v.view, v.shape));
     if (v.view || v.literal !== undefined || PLACED_APART.has(v)) return false;
+    // A table (cos(iota * freq)) is computed once, at load, not wherever a run reads it.
+    if (scope.values === this.values && this.isTable(n)) return true;
     return this.opts.kernelPerOp === true || (scope.users.get(n.id) ?? []).length > 1;
   }
 
@@ -369,8 +384,11 @@ class Scheduler implements LowerCtx {
 
   run(): Schedule {
     const scope: Scope = { values: this.values, users: this.users };
-    for (const n of this.g.nodes) this.schedule(n, scope);
-    return { symbols: this.symbols, buffers: this.buffers.all, dispatches: this.dispatches, inputs: this.inputs, outputs: this.outputs, caches: this.caches };
+    // What reads no input first: its dispatches are the plan's prepare phase, run once at load.
+    for (const n of this.g.nodes) if (this.loadTime.has(n.id)) this.schedule(n, scope);
+    const prepare = this.dispatches.length;
+    for (const n of this.g.nodes) if (!this.loadTime.has(n.id)) this.schedule(n, scope);
+    return { symbols: this.symbols, buffers: this.buffers.all, dispatches: this.dispatches, inputs: this.inputs, outputs: this.outputs, caches: this.caches, prepare };
   }
 }
 

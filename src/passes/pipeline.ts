@@ -10,6 +10,7 @@ import { tabulatePositions } from './tabulate-positions.ts';
 import { addKvCache } from './kv-cache.ts';
 import { lastPosition, lastRows } from './last-position.ts';
 import { DEFAULT_OPT_LEVEL, fuse, type OptLevel } from './fuse.ts';
+import { positionTables } from './position-tables.ts';
 
 /** What a pass may depend on besides the graph. */
 export interface PassContext {
@@ -33,6 +34,7 @@ export const PASSES = [
   { name: 'kv-cache', summary: 'add past_key_values inputs and present outputs for incremental decoding', run: addKvCache },
   { name: 'last-position', summary: 'compute logits for the last position only (ln_f and the lm_head on B rows)', run: lastPosition },
   { name: 'last-rows', summary: 'compute logits for the last R positions, R a new symbol (1 to decode, S for a forward)', run: (g) => lastRows(g).graph },
+  { name: 'position-tables', summary: 'replace functions of pos and fixed values (frequencies, parameters) by gather([n_positions, ...] table built from an iota, pos)', run: (g) => positionTables(g).graph },
   { name: 'fuse', summary: 'group ops into fused regions by the rules of the -O level (src/passes/fusion-rules.ts)', run: (g, ctx) => fuse(g, ctx.level) },
 ] as const satisfies readonly Pass[];
 

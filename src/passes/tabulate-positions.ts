@@ -18,12 +18,12 @@ import { POSITIONS_INPUT } from '../ir/calling-convention.ts';
 /** Tables above this many elements are not worth their weight file. */
 const MAX_TABLE_ELEMENTS = 1 << 24;
 /** Ops that only move or convert values; a subgraph of these alone is not worth a table. */
-const onlyMoves = (op: OpName) => getOp(op).category === 'movement' || op === 'cast';
+export const onlyMoves = (op: OpName) => getOp(op).category === 'movement' || op === 'cast';
 /** Ops whose output element reads its operands at the same index only (rope: the same pair of the last axis). */
 const elementwise = (op: OpName) => getOp(op).category === 'elementwise' || op === 'rope';
 const REDUCING = new Set(['sum', 'mean', 'max_reduce', 'softmax']);
 
-type Kind = 'const' | 'pos' | 'other';
+export type Kind = 'const' | 'pos' | 'other';
 
 /** Is `n` (some inputs 'pos', the rest 'const') a rowwise function along a leading S axis? */
 function positionwise(n: Node, S: Dim, inputs: readonly Node[], kinds: ReadonlyMap<number, Kind>): boolean {
@@ -53,7 +53,11 @@ function positionwise(n: Node, S: Dim, inputs: readonly Node[], kinds: ReadonlyM
   }
 }
 
-function classify(g: Graph, pos: Node, S: Dim): Map<number, Kind> {
+/**
+ * Each node's kind. With `params`, parameters count as constants (their value is fixed once
+ * weights are loaded): position-tables builds such tables in the graph instead of evaluating them.
+ */
+export function classify(g: Graph, pos: Node, S: Dim, params = false): Map<number, Kind> {
   const kinds = new Map<number, Kind>();
   const byId = nodeMap(g);
   for (const n of g.nodes) {
@@ -61,6 +65,7 @@ function classify(g: Graph, pos: Node, S: Dim): Map<number, Kind> {
     const ks = inputs.map((x) => kinds.get(x.id)!);
     let k: Kind = 'other';
     if (n === pos) k = 'pos';
+    else if (params && n.op === 'param') k = 'const';
     else if (!getOp(n.op).pure || ks.includes('other')) k = 'other';
     else if (!ks.includes('pos')) k = n.type.shape.every(isConcrete) ? 'const' : 'other';
     else k = positionwise(n, S, inputs, kinds) ? 'pos' : 'other';
@@ -70,7 +75,7 @@ function classify(g: Graph, pos: Node, S: Dim): Map<number, Kind> {
 }
 
 /** The 'pos'/'const' nodes `root` depends on, in graph order. */
-function cone(g: Graph, root: Node, kinds: ReadonlyMap<number, Kind>): Node[] {
+export function cone(g: Graph, root: Node, kinds: ReadonlyMap<number, Kind>): Node[] {
   const need = new Set([root.id]);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i];
@@ -79,27 +84,43 @@ function cone(g: Graph, root: Node, kinds: ReadonlyMap<number, Kind>): Node[] {
   return g.nodes.filter((n) => need.has(n.id) && kinds.get(n.id) !== 'other');
 }
 
-export function tabulatePositions(g: Graph): Graph {
+/** The positional values worth a table: what `pos` feeds, read by something that is not positional. */
+export interface PositionalValues {
+  pos: Node;
+  nPositions: number;
+  /** the sequence symbol, pos's only dim */
+  symbol: string;
+  kinds: Map<number, Kind>;
+  /** each frontier value with the nodes it is computed from (pos excluded) */
+  frontier: { value: Node; cone: Node[] }[];
+}
+
+export function positionalValues(g: Graph, params = false): PositionalValues | undefined {
   const pos = g.nodes.find((n) => n.op === 'input' && n.attrs.name === POSITIONS_INPUT);
   const nPositions = g.config.n_positions;
-  if (!pos || typeof nPositions !== 'number' || pos.type.shape.length !== 1 || pos.type.dtype !== 'i32') return g;
+  if (!pos || typeof nPositions !== 'number' || pos.type.shape.length !== 1 || pos.type.dtype !== 'i32') return undefined;
   const S = pos.type.shape[0];
-  if (isConcrete(S)) return g;
+  if (isConcrete(S)) return undefined;
   const symbol = S.terms.size === 1 && [...S.terms][0][1] === 1 ? [...S.terms][0][0] : undefined;
-  if (!symbol || !dimEq(S, sym(symbol))) return g;
-
-  const kinds = classify(g, pos, S);
+  if (!symbol || !dimEq(S, sym(symbol))) return undefined;
+  const kinds = classify(g, pos, S, params);
   const users = usersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.id));
   // The frontier: positional values something non-positional (or the caller) reads.
-  const frontier = g.nodes.filter(
-    (n) => n !== pos && kinds.get(n.id) === 'pos' &&
-      (outputs.has(n.id) || (users.get(n.id) ?? []).some((u) => kinds.get(u.id) !== 'pos')),
-  );
+  const frontier = g.nodes
+    .filter((n) => n !== pos && kinds.get(n.id) === 'pos' && (outputs.has(n.id) || (users.get(n.id) ?? []).some((u) => kinds.get(u.id) !== 'pos')))
+    .map((value) => ({ value, cone: cone(g, value, kinds).filter((n) => n !== pos) }))
+    // only moving values (gather(wpe, pos)) is not worth a table: the positional part must compute
+    .filter((f) => !f.cone.every((n) => kinds.get(n.id) !== 'pos' || onlyMoves(n.op)));
+  return { pos, nPositions, symbol, kinds, frontier };
+}
+
+export function tabulatePositions(g: Graph): Graph {
+  const found = positionalValues(g);
+  if (!found) return g;
+  const { pos, nPositions, symbol, frontier } = found;
   const tables = new Map<number, RefTensor>();
-  for (const f of frontier) {
-    const nodes = cone(g, f, kinds).filter((n) => n !== pos);
-    if (nodes.every((n) => onlyMoves(n.op))) continue;
+  for (const { value: f, cone: nodes } of frontier) {
     if (nPositions * size(f.type.shape.slice(1) as number[]) > MAX_TABLE_ELEMENTS) continue;
     const ramp: RefTensor = { dtype: 'i32', shape: [nPositions], data: Int32Array.from({ length: nPositions }, (_, i) => i) };
     const values = evaluateNodes(nodes, new Map([[pos.id, ramp]]), new Map([[symbol, nPositions]]));

@@ -125,8 +125,10 @@ describe('plan-stats on a compiled GP+norm model', () => {
       const { seq: S, past: P } = c.shape;
       const b = bytesMoved(artifact, c.shape, writtenElements);
       expect(b.unresolved).toBe(0);
-      // each weight once, wte twice (S gathered rows, then whole as the lm_head), wpe's S rows only
-      expect(b.read.weights).toBe(weights - wpe + 2 * S * E * f);
+      // each weight once, wte twice (S gathered rows, then whole as the lm_head), wpe's S rows
+      // only; the frequency LayerNorms' weight and bias [D/2] not at all: the position tables
+      // they feed were computed at load
+      expect(b.read.weights).toBe(weights - wpe + 2 * S * E * f - L * 2 * (D / 2) * f);
       // attention reads P + S rows of keys and values per layer; the append writes S rows
       expect(b.read.kvCache).toBe(L * 2 * (P + S) * E * f);
       expect(b.written.kvCache).toBe(L * 2 * S * E * f);

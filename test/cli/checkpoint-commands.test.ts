@@ -268,7 +268,8 @@ describe('a checkpoint whose config does not describe its weights fails at once'
       const r = rhcWithin(20, args);
       expect(r.stderr, args[0]).toBe(want);
       expect(r.status).toBe(1);
-      expect(r.seconds).toBeLessThan(5);
+      // the bug was a 52 s run into an out-of-memory abort; a start-up of rhc is ~2 s, more on a loaded machine
+      expect(r.seconds).toBeLessThan(15);
     }
     editConfig(ck, (c) => ((c.n_layer = 1), (c.vocab_size = 50257)));
     expect(rhc(['forward', ck, '--ids', '1', '--out', path.join(dir, 'x.npy')]).stderr).toContain('config.json says vocab_size=50257, but');

@@ -43,17 +43,21 @@ describe('rhc compile --target webgpu: the memory line', () => {
     const bytesOf = (role: string) => plan.buffers.filter((b: { role: string }) => b.role === role).reduce((n: number, b: { bytes: number }) => n + b.bytes, 0);
     const activations = bytesOf('activation');
     const io = bytesOf('input') + bytesOf('output');
+    // gp-norm's cos and sin for each layer, [n_positions, H, D/2] f32, computed at load
+    const tables = 2 * DIMS.n_layer * DIMS.n_positions * (DIMS.n_embd / 2) * 4;
+    expect(bytesOf('table')).toBe(tables);
     expect(weights).toBe(112256); // 28,064 parameters at these dims
     expect(plan.memory).toMatchObject({
       weights,
       constants,
+      tables,
       activations: { planned: activations },
       kvCache: { perBatchRow: kvPerSequence, atMaxBatch: 2 * kvPerSequence, maxBatch: 2 },
     });
     const withoutReuse = plan.memory.activations.withoutReuse;
     expect(withoutReuse).toBeGreaterThan(activations); // the layers' activations share buffers
     expect(line).toBe(
-      `memory: weights ${fmt(weights)}, tables ${fmt(constants)}, activations ${fmt(activations)} peak (${fmt(withoutReuse)} without reuse), ` +
+      `memory: weights ${fmt(weights)}, tables ${fmt(constants + tables)} (${fmt(tables)} computed at load), activations ${fmt(activations)} peak (${fmt(withoutReuse)} without reuse), ` +
         `inputs and outputs ${fmt(io)}, KV cache ${fmt(kvPerSequence)} per sequence (${fmt(2 * kvPerSequence)} at batch 2)`,
     );
   });

@@ -1,4 +1,4 @@
-// rhc elementwise kernel: store f32[d1, 16, 32]
+// rhc elementwise kernel: store f32[1024, 16, 32]
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -18,7 +18,7 @@ fn rh_sincos(x: f32) -> vec2<f32> {
   return vec2<f32>(-c, s);
 }
 
-fn rh_cos(x: f32) -> f32 { return rh_sincos(x).y; }
+fn rh_sin(x: f32) -> f32 { return rh_sincos(x).x; }
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -27,12 +27,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   _ = &b0;
   _ = &b1;
   let flat = (wid.y * nwg.x + wid.x) * 64u + lix;
-  if (flat >= (512u * u.d1)) { return; }
+  if (flat >= 524288u) { return; }
   let i_0 = flat % 32u;
   let i_1 = flat / 32u;
   let i_2 = i_1 % 16u;
   let i_3 = i_1 / 16u;
   let x_4 = b0[flat];
-  let v_5 = rh_cos(x_4);
+  let v_5 = rh_sin(x_4);
   b1[flat] = v_5;
 }

@@ -1,9 +1,26 @@
-// rhc attention kernel: combine 64 partial softmaxes into attention's output [d0, 16, d1, 64]
+// rhc attention kernel: partial softmax(q k^T * scale, causal) v over 64 key chunks for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> b0: array<f32>;
-@group(0) @binding(2) var<storage, read_write> b1: array<f32>;
+@group(0) @binding(2) var<storage, read> b1: array<f32>;
+@group(0) @binding(3) var<storage, read> b2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> b3: array<f32>;
+
+fn ldq(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
+  let x_2 = b0[i0 * (1024u * u.d1) + i1 * (64u * u.d1) + i2 * 64u + i3];
+  return x_2;
+}
+
+fn ldk(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
+  let x_3 = b1[i0 * 1048576u + i1 * 65536u + i2 * 64u + i3];
+  return x_3;
+}
+
+fn ldv(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
+  let x_4 = b2[i0 * 1048576u + i1 * 65536u + i2 * 64u + i3];
+  return x_4;
+}
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -11,22 +28,138 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   _ = u.d0;
   _ = &b0;
   _ = &b1;
+  _ = &b2;
+  _ = &b3;
   let i_0 = wid.x % 16u;
   let i_1 = wid.x / 16u;
   let i = wid.y;
   let len = max(16u, ((u.d2 + u.d1) + 63u) / 64u);
-  let chunks = (min(i + (u.d2) + 1u, (u.d2 + u.d1)) + len - 1u) / len;
-  var mx = -3.0e38f;
-  for (var c = 0u; c < chunks; c++) { mx = max(mx, b0[((wid.x * 4u + i) * 64u + c) * 66u]); }
-  for (var d = lix; d < 64u; d += 64u) {
-    var acc = 0.0f;
-    var total = 0.0f;
-    for (var c = 0u; c < chunks; c++) {
-      let at = ((wid.x * 4u + i) * 64u + c) * 66u;
-      let w = exp(b0[at] - mx);
-      total += w * b0[at + 1u];
-      acc += w * b0[at + 2u + d];
-    }
-    b1[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + d] = acc / total;
+  let end = min(i + (u.d2) + 1u, (u.d2 + u.d1));
+  let lo = lix * len;
+  if (lo >= end) { return; }
+  let q0 = vec4<f32>(ldq(i_1, i_0, i, 0u), ldq(i_1, i_0, i, 1u), ldq(i_1, i_0, i, 2u), ldq(i_1, i_0, i, 3u));
+  let q1 = vec4<f32>(ldq(i_1, i_0, i, 4u), ldq(i_1, i_0, i, 5u), ldq(i_1, i_0, i, 6u), ldq(i_1, i_0, i, 7u));
+  let q2 = vec4<f32>(ldq(i_1, i_0, i, 8u), ldq(i_1, i_0, i, 9u), ldq(i_1, i_0, i, 10u), ldq(i_1, i_0, i, 11u));
+  let q3 = vec4<f32>(ldq(i_1, i_0, i, 12u), ldq(i_1, i_0, i, 13u), ldq(i_1, i_0, i, 14u), ldq(i_1, i_0, i, 15u));
+  let q4 = vec4<f32>(ldq(i_1, i_0, i, 16u), ldq(i_1, i_0, i, 17u), ldq(i_1, i_0, i, 18u), ldq(i_1, i_0, i, 19u));
+  let q5 = vec4<f32>(ldq(i_1, i_0, i, 20u), ldq(i_1, i_0, i, 21u), ldq(i_1, i_0, i, 22u), ldq(i_1, i_0, i, 23u));
+  let q6 = vec4<f32>(ldq(i_1, i_0, i, 24u), ldq(i_1, i_0, i, 25u), ldq(i_1, i_0, i, 26u), ldq(i_1, i_0, i, 27u));
+  let q7 = vec4<f32>(ldq(i_1, i_0, i, 28u), ldq(i_1, i_0, i, 29u), ldq(i_1, i_0, i, 30u), ldq(i_1, i_0, i, 31u));
+  let q8 = vec4<f32>(ldq(i_1, i_0, i, 32u), ldq(i_1, i_0, i, 33u), ldq(i_1, i_0, i, 34u), ldq(i_1, i_0, i, 35u));
+  let q9 = vec4<f32>(ldq(i_1, i_0, i, 36u), ldq(i_1, i_0, i, 37u), ldq(i_1, i_0, i, 38u), ldq(i_1, i_0, i, 39u));
+  let q10 = vec4<f32>(ldq(i_1, i_0, i, 40u), ldq(i_1, i_0, i, 41u), ldq(i_1, i_0, i, 42u), ldq(i_1, i_0, i, 43u));
+  let q11 = vec4<f32>(ldq(i_1, i_0, i, 44u), ldq(i_1, i_0, i, 45u), ldq(i_1, i_0, i, 46u), ldq(i_1, i_0, i, 47u));
+  let q12 = vec4<f32>(ldq(i_1, i_0, i, 48u), ldq(i_1, i_0, i, 49u), ldq(i_1, i_0, i, 50u), ldq(i_1, i_0, i, 51u));
+  let q13 = vec4<f32>(ldq(i_1, i_0, i, 52u), ldq(i_1, i_0, i, 53u), ldq(i_1, i_0, i, 54u), ldq(i_1, i_0, i, 55u));
+  let q14 = vec4<f32>(ldq(i_1, i_0, i, 56u), ldq(i_1, i_0, i, 57u), ldq(i_1, i_0, i, 58u), ldq(i_1, i_0, i, 59u));
+  let q15 = vec4<f32>(ldq(i_1, i_0, i, 60u), ldq(i_1, i_0, i, 61u), ldq(i_1, i_0, i, 62u), ldq(i_1, i_0, i, 63u));
+  var o0 = vec4<f32>();
+  var o1 = vec4<f32>();
+  var o2 = vec4<f32>();
+  var o3 = vec4<f32>();
+  var o4 = vec4<f32>();
+  var o5 = vec4<f32>();
+  var o6 = vec4<f32>();
+  var o7 = vec4<f32>();
+  var o8 = vec4<f32>();
+  var o9 = vec4<f32>();
+  var o10 = vec4<f32>();
+  var o11 = vec4<f32>();
+  var o12 = vec4<f32>();
+  var o13 = vec4<f32>();
+  var o14 = vec4<f32>();
+  var o15 = vec4<f32>();
+  var m = -3.0e38f;
+  var total = 0.0f;
+  for (var j = lo; j < min(lo + len, end); j++) {
+    let s = (dot(q0, vec4<f32>(ldk(i_1, i_0, j, 0u), ldk(i_1, i_0, j, 1u), ldk(i_1, i_0, j, 2u), ldk(i_1, i_0, j, 3u))) + dot(q1, vec4<f32>(ldk(i_1, i_0, j, 4u), ldk(i_1, i_0, j, 5u), ldk(i_1, i_0, j, 6u), ldk(i_1, i_0, j, 7u))) + dot(q2, vec4<f32>(ldk(i_1, i_0, j, 8u), ldk(i_1, i_0, j, 9u), ldk(i_1, i_0, j, 10u), ldk(i_1, i_0, j, 11u))) + dot(q3, vec4<f32>(ldk(i_1, i_0, j, 12u), ldk(i_1, i_0, j, 13u), ldk(i_1, i_0, j, 14u), ldk(i_1, i_0, j, 15u))) + dot(q4, vec4<f32>(ldk(i_1, i_0, j, 16u), ldk(i_1, i_0, j, 17u), ldk(i_1, i_0, j, 18u), ldk(i_1, i_0, j, 19u))) + dot(q5, vec4<f32>(ldk(i_1, i_0, j, 20u), ldk(i_1, i_0, j, 21u), ldk(i_1, i_0, j, 22u), ldk(i_1, i_0, j, 23u))) + dot(q6, vec4<f32>(ldk(i_1, i_0, j, 24u), ldk(i_1, i_0, j, 25u), ldk(i_1, i_0, j, 26u), ldk(i_1, i_0, j, 27u))) + dot(q7, vec4<f32>(ldk(i_1, i_0, j, 28u), ldk(i_1, i_0, j, 29u), ldk(i_1, i_0, j, 30u), ldk(i_1, i_0, j, 31u))) + dot(q8, vec4<f32>(ldk(i_1, i_0, j, 32u), ldk(i_1, i_0, j, 33u), ldk(i_1, i_0, j, 34u), ldk(i_1, i_0, j, 35u))) + dot(q9, vec4<f32>(ldk(i_1, i_0, j, 36u), ldk(i_1, i_0, j, 37u), ldk(i_1, i_0, j, 38u), ldk(i_1, i_0, j, 39u))) + dot(q10, vec4<f32>(ldk(i_1, i_0, j, 40u), ldk(i_1, i_0, j, 41u), ldk(i_1, i_0, j, 42u), ldk(i_1, i_0, j, 43u))) + dot(q11, vec4<f32>(ldk(i_1, i_0, j, 44u), ldk(i_1, i_0, j, 45u), ldk(i_1, i_0, j, 46u), ldk(i_1, i_0, j, 47u))) + dot(q12, vec4<f32>(ldk(i_1, i_0, j, 48u), ldk(i_1, i_0, j, 49u), ldk(i_1, i_0, j, 50u), ldk(i_1, i_0, j, 51u))) + dot(q13, vec4<f32>(ldk(i_1, i_0, j, 52u), ldk(i_1, i_0, j, 53u), ldk(i_1, i_0, j, 54u), ldk(i_1, i_0, j, 55u))) + dot(q14, vec4<f32>(ldk(i_1, i_0, j, 56u), ldk(i_1, i_0, j, 57u), ldk(i_1, i_0, j, 58u), ldk(i_1, i_0, j, 59u))) + dot(q15, vec4<f32>(ldk(i_1, i_0, j, 60u), ldk(i_1, i_0, j, 61u), ldk(i_1, i_0, j, 62u), ldk(i_1, i_0, j, 63u)))) * 0.125f;
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let p = exp(s - mNew);
+    total = total * corr + p;
+    o0 = o0 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 0u), ldv(i_1, i_0, j, 1u), ldv(i_1, i_0, j, 2u), ldv(i_1, i_0, j, 3u));
+    o1 = o1 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 4u), ldv(i_1, i_0, j, 5u), ldv(i_1, i_0, j, 6u), ldv(i_1, i_0, j, 7u));
+    o2 = o2 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 8u), ldv(i_1, i_0, j, 9u), ldv(i_1, i_0, j, 10u), ldv(i_1, i_0, j, 11u));
+    o3 = o3 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 12u), ldv(i_1, i_0, j, 13u), ldv(i_1, i_0, j, 14u), ldv(i_1, i_0, j, 15u));
+    o4 = o4 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 16u), ldv(i_1, i_0, j, 17u), ldv(i_1, i_0, j, 18u), ldv(i_1, i_0, j, 19u));
+    o5 = o5 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 20u), ldv(i_1, i_0, j, 21u), ldv(i_1, i_0, j, 22u), ldv(i_1, i_0, j, 23u));
+    o6 = o6 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 24u), ldv(i_1, i_0, j, 25u), ldv(i_1, i_0, j, 26u), ldv(i_1, i_0, j, 27u));
+    o7 = o7 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 28u), ldv(i_1, i_0, j, 29u), ldv(i_1, i_0, j, 30u), ldv(i_1, i_0, j, 31u));
+    o8 = o8 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 32u), ldv(i_1, i_0, j, 33u), ldv(i_1, i_0, j, 34u), ldv(i_1, i_0, j, 35u));
+    o9 = o9 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 36u), ldv(i_1, i_0, j, 37u), ldv(i_1, i_0, j, 38u), ldv(i_1, i_0, j, 39u));
+    o10 = o10 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 40u), ldv(i_1, i_0, j, 41u), ldv(i_1, i_0, j, 42u), ldv(i_1, i_0, j, 43u));
+    o11 = o11 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 44u), ldv(i_1, i_0, j, 45u), ldv(i_1, i_0, j, 46u), ldv(i_1, i_0, j, 47u));
+    o12 = o12 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 48u), ldv(i_1, i_0, j, 49u), ldv(i_1, i_0, j, 50u), ldv(i_1, i_0, j, 51u));
+    o13 = o13 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 52u), ldv(i_1, i_0, j, 53u), ldv(i_1, i_0, j, 54u), ldv(i_1, i_0, j, 55u));
+    o14 = o14 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 56u), ldv(i_1, i_0, j, 57u), ldv(i_1, i_0, j, 58u), ldv(i_1, i_0, j, 59u));
+    o15 = o15 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 60u), ldv(i_1, i_0, j, 61u), ldv(i_1, i_0, j, 62u), ldv(i_1, i_0, j, 63u));
+    m = mNew;
   }
+  let at = ((wid.x * 4u + i) * 64u + lix) * 66u;
+  b3[at] = m;
+  b3[at + 1u] = total;
+  b3[at + 2u] = o0.x;
+  b3[at + 3u] = o0.y;
+  b3[at + 4u] = o0.z;
+  b3[at + 5u] = o0.w;
+  b3[at + 6u] = o1.x;
+  b3[at + 7u] = o1.y;
+  b3[at + 8u] = o1.z;
+  b3[at + 9u] = o1.w;
+  b3[at + 10u] = o2.x;
+  b3[at + 11u] = o2.y;
+  b3[at + 12u] = o2.z;
+  b3[at + 13u] = o2.w;
+  b3[at + 14u] = o3.x;
+  b3[at + 15u] = o3.y;
+  b3[at + 16u] = o3.z;
+  b3[at + 17u] = o3.w;
+  b3[at + 18u] = o4.x;
+  b3[at + 19u] = o4.y;
+  b3[at + 20u] = o4.z;
+  b3[at + 21u] = o4.w;
+  b3[at + 22u] = o5.x;
+  b3[at + 23u] = o5.y;
+  b3[at + 24u] = o5.z;
+  b3[at + 25u] = o5.w;
+  b3[at + 26u] = o6.x;
+  b3[at + 27u] = o6.y;
+  b3[at + 28u] = o6.z;
+  b3[at + 29u] = o6.w;
+  b3[at + 30u] = o7.x;
+  b3[at + 31u] = o7.y;
+  b3[at + 32u] = o7.z;
+  b3[at + 33u] = o7.w;
+  b3[at + 34u] = o8.x;
+  b3[at + 35u] = o8.y;
+  b3[at + 36u] = o8.z;
+  b3[at + 37u] = o8.w;
+  b3[at + 38u] = o9.x;
+  b3[at + 39u] = o9.y;
+  b3[at + 40u] = o9.z;
+  b3[at + 41u] = o9.w;
+  b3[at + 42u] = o10.x;
+  b3[at + 43u] = o10.y;
+  b3[at + 44u] = o10.z;
+  b3[at + 45u] = o10.w;
+  b3[at + 46u] = o11.x;
+  b3[at + 47u] = o11.y;
+  b3[at + 48u] = o11.z;
+  b3[at + 49u] = o11.w;
+  b3[at + 50u] = o12.x;
+  b3[at + 51u] = o12.y;
+  b3[at + 52u] = o12.z;
+  b3[at + 53u] = o12.w;
+  b3[at + 54u] = o13.x;
+  b3[at + 55u] = o13.y;
+  b3[at + 56u] = o13.z;
+  b3[at + 57u] = o13.w;
+  b3[at + 58u] = o14.x;
+  b3[at + 59u] = o14.y;
+  b3[at + 60u] = o14.z;
+  b3[at + 61u] = o14.w;
+  b3[at + 62u] = o15.x;
+  b3[at + 63u] = o15.y;
+  b3[at + 64u] = o15.z;
+  b3[at + 65u] = o15.w;
 }

@@ -122,7 +122,7 @@ function memoryLine(mem: PlanMemory): string {
   const kv = mem.kvCache;
   const cache = !kv ? '' : kv.maxBatch === 1 ? `, KV cache ${size(kv.perBatchRow)} at batch 1` : `, KV cache ${size(kv.perBatchRow)} per sequence (${size(kv.atMaxBatch)} at batch ${kv.maxBatch})`;
   return (
-    `memory: weights ${size(mem.weights)}, tables ${size(mem.constants)}, activations ${size(a.planned)} peak (${size(a.withoutReuse)} without reuse), ` +
+    `memory: weights ${size(mem.weights)}, tables ${size(mem.constants + mem.tables)}${mem.tables ? ` (${size(mem.tables)} computed at load)` : ''}, activations ${size(a.planned)} peak (${size(a.withoutReuse)} without reuse), ` +
     `inputs and outputs ${size(mem.inputs + mem.outputs)}${cache}\n`
   );
 }

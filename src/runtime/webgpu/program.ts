@@ -69,7 +69,9 @@ export class PlanProgram {
         size: Math.max(plan.dispatches.length * plan.uniformStride, 16),
         usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
       });
-      return new PlanProgram(ctx, plan, buffers, await pipelines, uniforms);
+      const program = new PlanProgram(ctx, plan, buffers, await pipelines, uniforms);
+      await program.prepareTables();
+      return program;
     } catch (e) {
       uniforms?.destroy();
       for (const b of buffers.values()) b.destroy();
@@ -125,6 +127,56 @@ export class PlanProgram {
     return groups;
   }
 
+  /**
+   * The plan's prepare dispatches (what reads no input: the position tables), once, now that the
+   * weights are uploaded. Their sizes are concrete; the symbols in their uniform blocks are unread.
+   */
+  private async prepareTables(): Promise<void> {
+    const { ctx, plan } = this;
+    if (plan.prepare === 0) return;
+    const dims = new Map(plan.symbols.map((s) => [s.name, 1]));
+    const range = plan.dispatches.slice(0, plan.prepare).map((d, i) => ({ d, i }));
+    this.writeUniforms(range, dims);
+    const sizes = this.sizes(range, dims);
+    const groups = this.bindGroupsFor(undefined);
+    ctx.device.pushErrorScope('out-of-memory');
+    ctx.device.pushErrorScope('validation');
+    const encoder = ctx.device.createCommandEncoder({ label: 'rhc prepare' });
+    this.encodeDispatches(encoder, range, sizes, groups, 'rhc prepare');
+    ctx.device.queue.submit([encoder.finish()]);
+    const validation = await ctx.device.popErrorScope();
+    const oom = await ctx.device.popErrorScope();
+    if (validation || oom) throw fromGpuError((validation ?? oom)!, 'computing the position tables at load');
+  }
+
+  private writeUniforms(range: readonly { d: PlanDispatch; i: number }[], dims: ReadonlyMap<string, number>): void {
+    const stride = this.plan.uniformStride / 4;
+    for (const { d, i } of range)
+      d.uniforms.forEach((u, j) => {
+        const v = evalDimText(u, dims);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GpuError('limit', `kernel ${d.label}: uniform ${j} is ${v}, not a u32`);
+        this.uniformHost[i * stride + j] = v;
+      });
+    this.ctx.device.queue.writeBuffer(this.uniforms, 0, this.uniformHost);
+  }
+
+  /** Workgroup counts of `range`: computed (and refused when too many) before any error scope is open. */
+  private sizes(range: readonly { d: PlanDispatch; i: number }[], dims: ReadonlyMap<string, number>): [number, number, number][] {
+    return range.map(({ d }) => workgroups(d, dims, this.ctx.limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  private encodeDispatches(encoder: GPUCommandEncoder, range: readonly { d: PlanDispatch; i: number }[], sizes: readonly [number, number, number][], groups: GPUBindGroup[], label: string): void {
+    const pass = encoder.beginComputePass({ label });
+    for (const [r, { d, i }] of range.entries()) {
+      const [x, y, z] = sizes[r];
+      if (x * y * z === 0) continue;
+      pass.setPipeline(this.pipelines[d.kernel]);
+      pass.setBindGroup(0, groups[i]);
+      pass.dispatchWorkgroups(x, y, z);
+    }
+    pass.end();
+  }
+
   private async runNow(req: RunRequest): Promise<(Float32Array | Int32Array)[]> {
     if (this.destroyed) throw new GpuError('device-lost', 'this model was destroyed and cannot run any more');
     const { ctx, plan } = this;
@@ -137,30 +189,16 @@ export class PlanProgram {
       const target = this.buffers.get(input.buffer)!;
       if (data.length > 0) device.queue.writeBuffer(target.chunks[0], 0, data);
     }
-    const stride = plan.uniformStride / 4;
-    plan.dispatches.forEach((d, i) => {
-      d.uniforms.forEach((u, j) => {
-        const v = evalDimText(u, dims);
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GpuError('limit', `kernel ${d.label}: uniform ${j} is ${v}, not a u32`);
-        this.uniformHost[i * stride + j] = v;
-      });
-    });
-    device.queue.writeBuffer(this.uniforms, 0, this.uniformHost);
+    // A run is every dispatch after the prepare phase, which ran at load.
+    const range = plan.dispatches.map((d, i) => ({ d, i })).slice(plan.prepare);
+    this.writeUniforms(range, dims);
     const groups = this.bindGroupsFor(req.caches);
-    const sizes = plan.dispatches.map((d) => workgroups(d, dims, ctx.limits.maxComputeWorkgroupsPerDimension));
+    const sizes = this.sizes(range, dims);
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: 'rhc run' });
-    const pass = encoder.beginComputePass({ label: 'rhc run' });
-    plan.dispatches.forEach((d, i) => {
-      const [x, y, z] = sizes[i];
-      if (x * y * z === 0) return;
-      pass.setPipeline(this.pipelines[d.kernel]);
-      pass.setBindGroup(0, groups[i]);
-      pass.dispatchWorkgroups(x, y, z);
-    });
-    pass.end();
+    this.encodeDispatches(encoder, range, sizes, groups, 'rhc run');
     const staging = req.reads.map((r) => this.copyOut(encoder, r));
     device.queue.submit([encoder.finish()]);
     const validation = await device.popErrorScope();

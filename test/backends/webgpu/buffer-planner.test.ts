@@ -69,26 +69,28 @@ describe('assignPhysical', () => {
     expect(physicalBytes(m)).toBe(6 * KIB);
   });
 
-  it('never shares weights, constants, inputs, outputs or chunked activations, and allocates no unbound value', () => {
+  it('never shares weights, constants, tables, inputs, outputs or chunked activations, and allocates no unbound value', () => {
     const chunky = new BufferPlanner(new Map(), KIB);
     const x = buf('x', KIB, 'input');
     const w = buf('w', KIB, 'weight');
     const k = buf('k', KIB, 'constant');
     const o = buf('o', KIB, 'output');
+    const t = buf('t', KIB, 'table'); // computed at load, read by every run
     const h = chunky.create({ dtype: 'f32', role: 'activation', shape: [4, 256], label: 'h' }); // 4 KiB in 1 KiB chunks
     expect(h.chunking?.chunks).toBe(4);
     const a1 = buf('a1', 64);
     const a2 = buf('a2', KIB); // starts when x, w, k, o and h are all past their last use
     const unused = buf('unused', KIB);
-    const m = assignPhysical([x, w, k, o, h, a1, a2, unused], [dispatch(x, w, h), dispatch(h, k, a1), dispatch(a1, o), dispatch(a2)]);
+    const m = assignPhysical([x, w, k, o, t, h, a1, a2, unused], [dispatch(t), dispatch(x, w, h), dispatch(h, k, a1), dispatch(a1, o), dispatch(a2)]);
     // a2 would fit o's or h's buffer exactly; it grows a1's instead.
     expect(m.get(a2)).toBe(m.get(a1));
     expect(m.get(a1)!.bytes).toBe(KIB);
-    for (const b of [x, w, k, o, h]) expect(m.get(b)!.holds).toEqual([b]);
+    for (const b of [x, w, k, o, t, h]) expect(m.get(b)!.holds).toEqual([b]);
     expect(m.has(unused)).toBe(false);
     expect(planMemory(m, undefined, 1)).toEqual({
       weights: KIB,
       constants: KIB,
+      tables: KIB,
       activations: { planned: 4 * KIB + KIB, withoutReuse: 4 * KIB + 64 + KIB },
       inputs: KIB,
       outputs: KIB,

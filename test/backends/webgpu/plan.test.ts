@@ -81,6 +81,27 @@ describe('plan', () => {
     expect(kernelOf(artifact, /attention/)).not.toMatch(/select\(.* \* .* \+ .* \* .*, .*\)/);
   });
 
+  it('computes cos/sin tables once, in the prepare dispatches: no run dispatch does trigonometry; over the budget they stay per forward', () => {
+    for (const spec of ['gp', 'lr-norm'] as const) {
+      const a = compileWebGpu(compileSpec(spec), { specName: spec });
+      const half = SMALL.n_embd / SMALL.n_head / 2;
+      const tables = spec === 'gp' ? 2 : 2 * SMALL.n_layer; // fixed frequencies: one pair for all layers
+      expect(a.plan.positionTables).toEqual({ at: 'load', bytes: tables * SMALL.n_positions * SMALL.n_head * half * 4, tables });
+      expect(a.plan.prepare).toBeGreaterThanOrEqual(1);
+      const trig = (i: number) => /rh_(sin|cos)\(/.test(a.kernels[a.plan.kernels[a.plan.dispatches[i].kernel].file]);
+      const prepare = a.plan.dispatches.slice(0, a.plan.prepare).map((_, i) => i);
+      const run = a.plan.dispatches.map((_, i) => i).slice(a.plan.prepare);
+      expect(prepare.some(trig)).toBe(true);
+      expect(run.some(trig)).toBe(false);
+      expect(a.plan.buffers.filter((b) => b.role === 'table').reduce((n, b) => n + b.bytes, 0)).toBe(a.plan.memory.tables);
+      expect(a.plan.memory.tables).toBeGreaterThanOrEqual(a.plan.positionTables.at === 'load' ? a.plan.positionTables.bytes : 0);
+    }
+    const small = compileWebGpu(compileSpec('gp'), { specName: 'gp', tableBudgetBytes: 1024 });
+    expect(small.plan.positionTables).toEqual({ at: 'forward', reason: `${2 * SMALL.n_positions * SMALL.n_embd * 2} bytes of tables exceed the budget of 1024` });
+    expect(small.plan.dispatches.slice(small.plan.prepare).some((d) => /rh_(sin|cos)\(/.test(small.kernels[small.plan.kernels[d.kernel].file]))).toBe(true);
+    expect(compileWebGpu(compileSpec('gp'), { specName: 'gp', level: 1 }).plan.positionTables).toEqual({ at: 'forward', reason: '-O1' });
+  });
+
   it('reuses activation buffers whose lifetimes do not overlap', () => {
     const deep = compileWebGpu(compileSpec('lr-norm', { ...SMALL, n_layer: 4 }), { specName: 'lr-norm', maxBatch: 2 });
     const activations = (a: WebGpuArtifact) => a.plan.buffers.filter((b) => b.role === 'activation').length;
