@@ -50,6 +50,22 @@ describe('rhc CLI', () => {
     expect(r.stdout).toMatch(/%(\d+): f32\[B, 1, 50257\] = matmul [^\n]*\n {2}return logits = %\1\n/);
   });
 
+  it('shows the fused regions after fuse, by -O level: RoPE inside the q/k/v region of c_attn at -O2', () => {
+    const dims = ['--set', 'n_embd=16', '--set', 'n_head=2', '--set', 'n_layer=1'];
+    const o2 = rhc(['ir', 'spec/gp-norm.rh', ...dims, '--after', 'fuse']);
+    expect(o2.status).toBe(0);
+    // the region, then its body indented under it: ln_1, the c_attn matmul, and the rotation
+    expect(o2.stdout).toMatch(/= fused( %\d+)+ \{rule=qkv-heads\}\n {6}\(%[^\n]*\) ->\n {6}%\d+: f32\[B, S, 16\] = layer_norm[^\n]*\n {6}%\d+: f32\[B, S, 48\] = matmul/);
+    expect(o2.stdout).toMatch(/\n {6}%\d+: f32\[B, S, 2, 8\] = rope /);
+    const o1 = rhc(['ir', 'spec/gp-norm.rh', ...dims, '--after', 'fuse', '-O1']);
+    expect(o1.stdout).not.toContain('qkv-heads');
+    expect(o1.stdout).toContain('{rule=matmul-epilogue}');
+    expect(rhc(['ir', 'spec/gp-norm.rh', ...dims, '--after', 'fuse', '-O0']).stdout).not.toContain('= fused');
+    const bad = rhc(['ir', 'spec/gp-norm.rh', '-O3']);
+    expect(bad.stderr).toContain("-O: expected one of 0, 1, 2, got '3'");
+    expect(bad.status).toBe(2);
+  });
+
   it('reports bad options and bad config values as usage errors', () => {
     const unknown = rhc(['ir', 'spec/gp.rh', '--set', 'n_hed=4']);
     expect(unknown.status).toBe(1);
