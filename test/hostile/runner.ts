@@ -1,6 +1,6 @@
 // Running rhc for the hostile suite, bounded: in the probe server (server.ts, in-process and
 // fast) or as a fresh `node bin/rhc.js` child (for kills and races). Every process runs with a
-// small V8 heap, a 4 GiB address-space limit (so /dev/zero cannot take the machine's memory),
+// small V8 heap, an 8 GiB address-space limit (so a runaway read cannot take the machine's memory),
 // a watchdog on its resident memory and a wall-clock timeout; what ends it is reported.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +24,13 @@ export interface RunResult {
 
 /** Resident memory a probe may use; GPT-2 at the suite's dims needs a small fraction of it. */
 const RSS_LIMIT_BYTES = 1.5 * 2 ** 30;
-const ADDRESS_SPACE_KIB = 4 * 2 ** 20;
+/**
+ * The address-space limit. A probe server (node, tsx's loader thread, rhc's modules) already
+ * reserves about 3.9 GB of address space while holding 20 MB of heap, so under 4 GiB a heavy
+ * but legitimate probe failed to map V8's new space; 8 GiB leaves it the room a CLI run has and
+ * still bounds a runaway allocation between two polls of the resident-memory watchdog.
+ */
+const ADDRESS_SPACE_KIB = 8 * 2 ** 20;
 /** The old-space heap, as for the CLI run by hand with a small machine in mind. */
 const HEAP_MB = 512;
 /** Live heap after a job above which the probe server is restarted before the next. */
@@ -196,6 +202,7 @@ class ProbeServer {
         const r: RunResult = { code: m.code, stdout: m.stdout, stderr: m.stderr, ms: m.ms };
         if (m.escaped) r.signal = 'escaped';
         // A server still holding much after its collection (a cache a probe filled) starts afresh.
+        // A server holding much heap after its collection (a cache a probe filled) starts afresh.
         finish(r, m.escaped === true || (m.heapBytes ?? 0) > SERVER_HEAP_RESTART_BYTES);
       };
       const onExit = (code: number | null, signal: string | null) => {
