@@ -31,12 +31,12 @@ export function judgeTargets(r: Partial): Target[] {
   const out: Target[] = [];
   const tiny = r.plans.find((p) => p.model === 'tiny') ?? r.plans[0];
   const at = (level: string) => tiny?.levels.find((l) => l.level === level);
-  const top = at('O2') ?? at(r.defaultLevel);
+  const top = at('-O2') ?? at(r.defaultLevel);
   const layerCounts = top ? [top.prefill, ...top.decode].flatMap((x) => x.dispatches.perLayer) : [];
   const perLayer = layerCounts.length ? Math.max(...layerCounts) : undefined;
   out.push(atMost(`dispatches per layer (${top?.level ?? '-'}, most of any layer, prefill or decode)`, perLayer, 6, '', 'no plan was counted', 0));
-  const o0 = at('O0');
-  const o2 = at('O2');
+  const o0 = at('-O0');
+  const o2 = at('-O2');
   out.push(
     o0 && o2
       ? atMost('bytes moved -O2 / -O0 (prefill)', o2.prefill.bytes.total / o0.prefill.bytes.total, 1, '', '')
