@@ -60,7 +60,7 @@ export interface QkvBody {
   headDim: number;
   parts: QkvPart[];
   /** the rope's cos and sin (arg ids), shared by every rotated part */
-  rope?: { cos: number; sin: number; pairShape: readonly Dim[] };
+  rope?: { cos: number; sin: number };
 }
 
 /**
@@ -90,7 +90,7 @@ export function qkvBody(body: Region): QkvBody | undefined {
     if (inner?.op === 'rope') {
       const [, cos, sin] = inner.inputs;
       if (!args.has(cos) || !args.has(sin) || (rope && (rope.cos !== cos || rope.sin !== sin))) return undefined;
-      rope = { cos, sin, pairShape: [...inner.type.shape.slice(0, -1), inner.type.shape[3] === undefined ? 0 : (inner.type.shape[3] as number) / 2] };
+      rope = { cos, sin };
       rotated = true;
       inner = byId.get(inner.inputs[0]);
     }
@@ -100,6 +100,8 @@ export function qkvBody(body: Region): QkvBody | undefined {
     const shape = attrsOf(inner, 'reshape').shape;
     const [H, D] = [shape[2], shape[3]];
     if (normaliseAxis(a.axis, 3) !== 2 || typeof a.start !== 'number' || typeof a.end !== 'number' || typeof H !== 'number' || typeof D !== 'number') return undefined;
+    // the store indexes a part by X's own [b, s]: the reshape must only split the column axis
+    if (!shapeEq(shape.slice(0, 2), x.type.shape.slice(0, 2))) return undefined;
     if (D % 2 !== 0 || a.end - a.start !== H * D || (heads && (heads !== H || headDim !== D))) return undefined;
     [heads, headDim] = [H, D];
     parts.push({ start: a.start, rotated });
@@ -107,7 +109,6 @@ export function qkvBody(body: Region): QkvBody | undefined {
   // The parts tile X's columns in order, so a column's part is column / (H * D).
   const width = heads * headDim;
   if (typeof N !== 'number' || N !== width * parts.length || parts.some((p, i) => p.start !== i * width)) return undefined;
-  if (rope && typeof rope.pairShape[3] !== 'number') return undefined;
   return { ...(head.prologue ? { prologue: head.prologue } : {}), matmul: head.matmul, epilogue: head.rest, x, heads, headDim, parts, ...(rope ? { rope } : {}) };
 }
 
@@ -120,6 +121,7 @@ export function qkvStore(q: QkvBody, epilogue: Epilogue, dests: readonly View[],
   const made = new WeakMap<KernelWriter, string>();
   const [H, D] = [q.heads, q.headDim];
   const partShape = [q.x.type.shape[0], H, q.x.type.shape[1], D];
+  const pairShape = [q.x.type.shape[0], q.x.type.shape[1], H, D / 2]; // rope's pairs, [B, S, H, D/2]
   return (k, at, acc, partner) => {
     let name = made.get(k);
     if (!name) {
@@ -134,8 +136,8 @@ export function qkvStore(q: QkvBody, epilogue: Epilogue, dests: readonly View[],
         let rotated = x;
         if (q.rope && cos && sin) {
           const pair = { axes: ['i0', 'i1', 'h', '(d >> 1u)'] };
-          const cv = k.let(cos.emit(k, broadcastIndex(pair, q.rope.pairShape, cos.shape)), 'c');
-          const sv = k.let(sin.emit(k, broadcastIndex(pair, q.rope.pairShape, sin.shape)), 's');
+          const cv = k.let(cos.emit(k, broadcastIndex(pair, pairShape, cos.shape)), 'c');
+          const sv = k.let(sin.emit(k, broadcastIndex(pair, pairShape, sin.shape)), 's');
           const xv = k.let(x, 'x');
           const xpv = k.let(xp, 'xp');
           // even lane: x c - x' s; odd lane: x' s + x c (x' is the partner)

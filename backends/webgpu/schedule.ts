@@ -215,6 +215,7 @@ class Scheduler implements LowerCtx {
    * itself, or the region n is the kernel of) through `out`, or a fresh buffer.
    */
   private kernel(n: Node, low: KernelLowering, root: Node, inputs: Value[], owners: readonly (Node | undefined)[], scope: Scope, out?: Partial<KernelOutput>, normalisedA?: () => Value): Value {
+    if ((out?.epilogue && !low.epilogue) || (out?.store && !low.pairStore)) throw new Error(`internal: the ${n.op} kernel takes no ${out.store ? 'pair store' : 'epilogue'}`);
     const operands = inputs.map((v, i) => {
       if (!low.needsViews?.includes(i) || v.view) return v;
       const owner = owners[i] ?? n;

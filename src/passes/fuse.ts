@@ -27,7 +27,7 @@ interface Found {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export function matches(p: NodePattern, n: Node, anchor: Node): boolean {
+function matches(p: NodePattern, n: Node, anchor: Node): boolean {
   if (p.op && !(p.op as readonly string[]).includes(n.op)) return false;
   if (p.category && !p.category.includes(getOp(n.op).category)) return false;
   if (p.anchorShape && !(n.type.dtype === anchor.type.dtype && shapeEq(n.type.shape, anchor.type.shape))) return false;
@@ -87,7 +87,8 @@ class RegionFinder {
       nodes.unshift(pro);
     }
     const joins = (u: Node) => !this.taken.has(u.id) && rule.absorb.some((p) => matches(p, u, anchor));
-    let best: Found | undefined = this.valid(rule, anchor, nodes, this.rootsOf(region)) ? { rule, nodes: [...nodes], roots: this.rootsOf(region) } : undefined;
+    const first = this.rootsOf(region); // a prologue alone may already make a region (ln_f + lm_head)
+    let best: Found | undefined = this.valid(rule, anchor, nodes, first) ? { rule, nodes: [...nodes], roots: first } : undefined;
     for (const u of this.g.nodes.slice(start + 1)) {
       if (!u.inputs.some((i) => region.has(i))) continue;
       if (!joins(u) || u.inputs.some((i) => !region.has(i) && this.reaches(i, region, start))) {

@@ -6,7 +6,7 @@
 // a region is its body's (autodiff inlines it).
 
 import { defineOps, getOp } from '../registry.ts';
-import { dimEq } from '../dims.ts';
+import { shapeEq } from '../dims.ts';
 import { isRegion, type Region } from '../graph.ts';
 import { OpTypeError, typeToString, type TensorType } from '../types.ts';
 import type { RefTensor } from '../reference.ts';
@@ -18,10 +18,10 @@ export interface FusedAttrs {
 }
 
 function sameType(a: TensorType, b: TensorType): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => dimEq(d, b.shape[i]));
+  return a.dtype === b.dtype && shapeEq(a.shape, b.shape);
 }
 
-export function regionNode(body: Region, id: number) {
+function regionNode(body: Region, id: number) {
   const n = body.nodes.find((x) => x.id === id);
   if (!n) throw new Error(`internal: region has no node %${id}`);
   return n;
