@@ -78,7 +78,9 @@ const sampleText = (s?: Sample) => (s ? `${ms(s.median)}${s.ms.length < 3 ? ` (n
 
 function compileTable(r: NonNullable<BenchResult['compile']>): string {
   const head = ['phase (ms, median)', ...r.levels.flatMap((l) => [l.level, `${l.level} first run`])];
-  const names = r.levels[0].phases.map((p) => p.phase);
+  // Every level's phases, the fullest level's order first: a pass only one level runs (fuse at -O2) gets a row too.
+  const fullest = [...r.levels].sort((a, b) => b.phases.length - a.phases.length);
+  const names = [...new Set(fullest.flatMap((l) => l.phases.map((p) => p.phase)))];
   const rows = names.map((n) => [n, ...r.levels.flatMap((l) => {
     const p = l.phases.find((x) => x.phase === n);
     return [ms(p?.ms.median), ms(p?.ms.firstMs)];

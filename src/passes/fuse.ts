@@ -89,8 +89,13 @@ class RegionFinder {
     const joins = (u: Node) => !this.taken.has(u.id) && rule.absorb.some((p) => matches(p, u, anchor));
     const first = this.rootsOf(region); // a prologue alone may already make a region (ln_f + lm_head)
     let best: Found | undefined = this.valid(rule, anchor, nodes, first) ? { rule, nodes: [...nodes], roots: first } : undefined;
-    for (const u of this.g.nodes.slice(start + 1)) {
-      if (!u.inputs.some((i) => region.has(i))) continue;
+    // The region's readers not yet visited: when none is left, nothing later can join.
+    const pending = new Set<number>();
+    const awaitReaders = (x: Node) => (this.users.get(x.id) ?? []).forEach((v) => this.order.get(v.id)! > start && pending.add(v.id));
+    nodes.forEach(awaitReaders);
+    for (let i = start + 1; i < this.g.nodes.length && pending.size > 0; i++) {
+      const u = this.g.nodes[i];
+      if (!pending.delete(u.id)) continue;
       if (!joins(u) || u.inputs.some((i) => !region.has(i) && this.reaches(i, region, start))) {
         // u stays outside: what it reads is a root for good; past maxRoots no prefix can be valid
         if (this.rootsOf(region).filter((x) => (this.users.get(x) ?? []).some((v) => !region.has(v.id) && !joins(v))).length > rule.maxRoots) break;
@@ -98,6 +103,7 @@ class RegionFinder {
       }
       region.add(u.id);
       nodes.push(u);
+      awaitReaders(u);
       const roots = this.rootsOf(region);
       if (this.valid(rule, anchor, nodes, roots)) best = { rule, nodes: [...nodes], roots };
     }
