@@ -3,7 +3,7 @@
 // plan allocates. Pure (no GPU), so the same counts come from any artifact, here or on a device.
 // bench/README.md says how each number is counted; test/bench/plan-stats.test.ts checks them.
 
-import { evalDimText, gridDimSize, type PlanBuffer, type WebGpuArtifact, type WebGpuPlan } from './rhc-runtime.ts';
+import { DTYPES, evalDimText, gridDimSize, isDType, type PlanBuffer, type WebGpuArtifact, type WebGpuPlan } from './rhc-runtime.ts';
 
 /** A run's sizes: batch rows, new tokens, and tokens already in the KV cache. */
 export interface RunShape {
@@ -17,13 +17,10 @@ export interface RunShape {
   logitRows?: number;
 }
 
-/** Bytes per element of each plan dtype (a new dtype is an entry here). */
-const DTYPE_BYTES: Readonly<Record<string, number>> = { f32: 4, i32: 4, f16: 2 };
-
+/** Bytes per element of a plan dtype, from rhc's dtype table. */
 function dtypeBytes(dtype: string): number {
-  const n = DTYPE_BYTES[dtype];
-  if (n === undefined) throw new Error(`plan-stats: no byte size for dtype '${dtype}'`);
-  return n;
+  if (!isDType(dtype)) throw new Error(`plan-stats: no byte size for dtype '${dtype}'`);
+  return DTYPES[dtype].bytes;
 }
 
 /** The plan's symbol values for a run: its decoding symbols bound, any other symbol 0. */

@@ -7,6 +7,7 @@ export { WebGpuModel } from '../src/runtime/webgpu/model.ts';
 export { fetchFiles } from '../src/runtime/webgpu/artifact-files.ts';
 export { loadArtifactModel } from '../src/runtime/webgpu/artifact-model.ts';
 export type { Decoder } from '../src/runtime/decoder.ts';
+export { DTYPES, isDType } from '../src/ir/dtypes.ts';
 export {
   evalDimText,
   gridDimSize,

@@ -6,9 +6,13 @@ import type { onnx } from 'onnx-proto';
 import type { Node } from '../../src/ir/graph.ts';
 import type { TensorType } from '../../src/ir/types.ts';
 import { type Dim, dimToString, isConcrete } from '../../src/ir/dims.ts';
+import { DTYPES } from '../../src/ir/dtypes.ts';
 
-/** ONNX TensorProto.DataType codes of the element types rhc emits. */
-export const ELEM = { f32: 1, i32: 6, i64: 7, bool: 9 } as const;
+/**
+ * ONNX TensorProto.DataType codes of the element types rhc emits: the IR's (their code in the
+ * dtype table) and the ONNX-only ones shapes and masks need.
+ */
+export const ELEM = { f32: DTYPES.f32.onnx, i32: DTYPES.i32.onnx, i64: 7, bool: 9 } as const satisfies { readonly [D in keyof typeof DTYPES]: number } & Record<string, number>;
 export type OnnxDType = keyof typeof ELEM;
 
 export type OnnxAttr =

@@ -2,6 +2,7 @@
 // same text, so a model has a dozen or so whatever its depth), dispatches with plan-level
 // bindings, uniforms and grids as dim texts over the plan's symbols, and the constants blob.
 
+import { byteSize, DTYPES } from '../../src/ir/dtypes.ts';
 import { type Dim, dimToString } from '../../src/ir/dims.ts';
 import type { DraftGrid, DraftGridDim } from './kernel-writer.ts';
 import { assignPhysical, planMemory } from './buffer-planner.ts';
@@ -60,7 +61,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
       if (logical.checkpoint !== undefined) b.checkpoint = logical.checkpoint;
     } else b.label = safeText(`shared by ${p.holds.length} values: ${p.holds.map((h) => h.label.split(' ')[0]).join(' ')}`, 200);
     if (logical.constant && !b.constant) {
-      const data = logical.constant.dtype === 'f32' ? Float32Array.from(logical.constant.data) : Int32Array.from(logical.constant.data);
+      const data = DTYPES[logical.constant.dtype].array.from(logical.constant.data);
       const padded = Math.ceil(data.byteLength / 16) * 16;
       b.constant = { byteOffset: constantBytes, byteLength: data.byteLength };
       const bytes = new Uint8Array(padded);
@@ -90,7 +91,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
       const p = physical.get(buffer)!;
       const cache = cacheIndex.get(buffer);
       const c = buffer.chunking;
-      const bytes = c ? chunkElements(c) * 4 : p.bytes;
+      const bytes = c ? byteSize(buffer.dtype, chunkElements(c)) : p.bytes;
       bindingBytes = Math.max(bindingBytes, bytes);
       return { buffer: p.id, ...(chunk !== undefined ? { chunk } : {}), ...(cache !== undefined ? { kvCache: cache } : {}) };
     });

@@ -4,6 +4,7 @@
 // do not overlap share one physical buffer, assigned greedily (best fit, growing if needed).
 // The plan's `memory` section sums the result by kind, with the activations also unshared.
 
+import { byteSize, DTYPES } from '../../src/ir/dtypes.ts';
 import { type Dim, dimSymbols, dimToString } from '../../src/ir/dims.ts';
 import { RhcError } from '../../src/errors.ts';
 import { planChunks } from '../../src/runtime/webgpu/buffers.ts';
@@ -50,7 +51,7 @@ export class BufferPlanner {
   create(spec: Spec): LogicalBuffer {
     const elements = spec.shape.reduce<number>((a, d) => a * maxValue(d, this.bounds), 1);
     if (elements > MAX_BUFFER_ELEMENTS) this.tooLarge(spec, elements);
-    const b: LogicalBuffer = { ...spec, id: this.all.length, elements, ...chunked(spec.label, spec.shape, elements, this.maxBindingBytes) };
+    const b: LogicalBuffer = { ...spec, id: this.all.length, elements, ...chunked(spec.label, spec.shape, elements, DTYPES[spec.dtype].bytes, this.maxBindingBytes) };
     this.all.push(b);
     return b;
   }
@@ -69,8 +70,8 @@ export class BufferPlanner {
 }
 
 /** Chunk rows: a weight's rows along its first axis; an activation's along its trailing static dims. */
-function chunked(label: string, shape: readonly Dim[], elements: number, limit: number): { chunking?: PlanChunking } {
-  if (elements * 4 <= limit) return {};
+function chunked(label: string, shape: readonly Dim[], elements: number, bytesPerElement: number, limit: number): { chunking?: PlanChunking } {
+  if (elements * bytesPerElement <= limit) return {};
   let rowElements = 1;
   if (shape.every((d) => typeof d === 'number')) rowElements = (shape.slice(1) as number[]).reduce((a, d) => a * d, 1);
   else for (let i = shape.length - 1; i >= 0 && typeof shape[i] === 'number'; i--) rowElements *= shape[i] as number;
@@ -87,7 +88,7 @@ export interface PhysicalBuffer {
   holds: LogicalBuffer[];
 }
 
-const bytesOf = (b: LogicalBuffer) => Math.max(16, Math.ceil((b.elements * 4) / 16) * 16);
+const bytesOf = (b: LogicalBuffer) => Math.max(16, Math.ceil(byteSize(b.dtype, b.elements) / 16) * 16);
 
 /** Maps logical buffers onto physical ones; only unchunked activations are shared. */
 export function assignPhysical(buffers: readonly LogicalBuffer[], dispatches: readonly DispatchDraft[]): Map<LogicalBuffer, PhysicalBuffer> {

@@ -78,10 +78,11 @@ export function webgpuGraph(graph: Graph, opts: Pick<CompileWebGpuOptions, 'deco
   const level = opts.level ?? DEFAULT_OPT_LEVEL;
   if (!OPT_LEVELS.includes(level)) throw new Error(`level must be one of ${OPT_LEVELS.join(', ')}, got ${level}`);
   const passes = opts.passes ?? pipelineFor({ tabulate: false, kvCache: false });
-  // -O2: cos/sin as [n_positions, H, D/2] tables the plan's prepare dispatches compute once.
+  // -O2: cos/sin as [n_positions, 2, H, D/2] tables the plan's prepare dispatches compute once
+  // (over the budget, as [S, 2, H, D/2] once per forward).
   const base = runPipeline(graph, passes);
   const tables = level >= 2 ? positionTables(base, opts.tableBudgetBytes) : undefined;
-  const tabled = tables && tables.tables > 0 ? eliminateDeadCode(tables.graph) : base;
+  const tabled = tables && tables.graph !== base ? eliminateDeadCode(tables.graph) : base;
   const cached = decoding ? addKvCache(tabled) : tabled;
   const pastSymbol = cached.symbols.find((s) => !graph.symbols.includes(s));
   // A decoder wants the last position's logits, a forward every position's: ln_f and the lm_head

@@ -5,7 +5,7 @@
 
 import { type Dim, dimToString, sym } from '../../src/ir/dims.ts';
 import { chunkElements } from './plan.ts';
-import { HELPER_DEPENDENCIES, MATH_HELPERS, safeText, u32Literal, type Scalar } from './wgsl.ts';
+import { HELPER_DEPENDENCIES, MATH_HELPERS, safeText, u32Literal, wgslType } from './wgsl.ts';
 import type { LogicalBuffer } from './values.ts';
 
 export interface BindingRef {
@@ -32,7 +32,8 @@ export interface DraftGridDim {
 }
 export type DraftGrid = { linear: DraftGridDim } | { x: DraftGridDim; y?: DraftGridDim; z?: DraftGridDim };
 
-type ElementType = Scalar | 'vec4<f32>';
+/** Elements of a binding: the buffer's dtype, one at a time or as vec4s. */
+type Lanes = 1 | 4;
 
 interface Scope {
   lines: string[];
@@ -40,7 +41,7 @@ interface Scope {
 }
 
 export class KernelWriter {
-  private readonly bindingList: { ref: BindingRef; access: 'read' | 'read_write'; elem: ElementType; name: string }[] = [];
+  private readonly bindingList: { ref: BindingRef; access: 'read' | 'read_write'; lanes: Lanes; name: string }[] = [];
   private readonly extras: { name: string; value: Dim }[] = [];
   private readonly functions = new Map<string, string>();
   private readonly workgroupVars = new Map<string, string>();
@@ -53,15 +54,15 @@ export class KernelWriter {
     readonly symbols: readonly string[],
   ) {}
 
-  /** The WGSL variable of a storage binding of a whole (unchunked) buffer or of one chunk. */
-  binding(buffer: LogicalBuffer, access: 'read' | 'read_write', elem: ElementType = buffer.dtype, chunk?: number): string {
-    const found = this.bindingList.find((b) => b.ref.buffer === buffer && b.ref.chunk === chunk && b.elem === elem);
+  /** The WGSL variable of a storage binding of a whole (unchunked) buffer or of one chunk, as elements or vec4s. */
+  binding(buffer: LogicalBuffer, access: 'read' | 'read_write', lanes: Lanes = 1, chunk?: number): string {
+    const found = this.bindingList.find((b) => b.ref.buffer === buffer && b.ref.chunk === chunk && b.lanes === lanes);
     if (found) {
       if (access === 'read_write') found.access = 'read_write';
       return found.name;
     }
     const name = `b${this.bindingList.length}`;
-    this.bindingList.push({ ref: chunk === undefined ? { buffer } : { buffer, chunk }, access, elem, name });
+    this.bindingList.push({ ref: chunk === undefined ? { buffer } : { buffer, chunk }, access, lanes, name });
     return name;
   }
 
@@ -86,20 +87,21 @@ export class KernelWriter {
     const c = buffer.chunking!;
     const per = chunkElements(c);
     const access = kind === 'load' ? 'read' : 'read_write';
-    const parts = Array.from({ length: c.chunks }, (_, i) => this.binding(buffer, access, buffer.dtype, i));
+    const parts = Array.from({ length: c.chunks }, (_, i) => this.binding(buffer, access, 1, i));
     const name = `${kind === 'load' ? 'ld' : 'st'}_${parts[0]}`;
     const local = (i: number) => (i === 0 ? 'i' : `i - ${u32Literal(i * per)}`);
     const body = parts.map((p, i) => {
       const action = kind === 'load' ? `return ${p}[${local(i)}];` : `${p}[${local(i)}] = v; return;`;
       return i === parts.length - 1 ? `  ${action}` : `  if (i < ${u32Literal((i + 1) * per)}) { ${action} }`;
     });
-    const sig = kind === 'load' ? `fn ${name}(i: u32) -> ${buffer.dtype}` : `fn ${name}(i: u32, v: ${buffer.dtype})`;
+    const elem = wgslType(buffer.dtype);
+    const sig = kind === 'load' ? `fn ${name}(i: u32) -> ${elem}` : `fn ${name}(i: u32, v: ${elem})`;
     this.functions.set(name, `${sig} {\n${body.join('\n')}\n}`);
     return name;
   }
 
-  /** A `var<workgroup>` array shared by the invocations of a workgroup; returns its name. */
-  workgroupArray(name: string, elem: ElementType, length: number): string {
+  /** A `var<workgroup>` array (of a WGSL type, wgslType's) shared by the invocations of a workgroup; returns its name. */
+  workgroupArray(name: string, elem: string, length: number): string {
     if (!/^[a-z][a-zA-Z0-9]*$/.test(name) || this.workgroupVars.has(name) || !Number.isInteger(length) || length < 1) throw new Error(`internal: workgroup array ${name}[${length}]`);
     this.workgroupVars.set(name, `var<workgroup> ${name}: array<${elem}, ${length}>;`);
     return name;
@@ -209,7 +211,7 @@ export class KernelWriter {
       `@group(0) @binding(0) var<uniform> u: Params;`,
       ...this.bindingList.map((b, i) => {
         const access = b.access === 'read' ? 'read' : 'read_write';
-        return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.elem}>;`;
+        return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${wgslType(b.ref.buffer.dtype, b.lanes)}>;`;
       }),
       ...this.workgroupVars.values(),
       '',

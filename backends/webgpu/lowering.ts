@@ -22,12 +22,6 @@ export interface LowerCtx {
   param(n: Node): LogicalBuffer;
   constant(n: Node): LogicalBuffer;
   input(n: Node): LogicalBuffer;
-  /**
-   * a kernel's own f32 scratch buffer, planned like an activation (allocated once at the bounds,
-   * shared when lifetimes allow); undefined when it would exceed one binding (the lowering then
-   * picks a kernel without it)
-   */
-  scratch(label: string, shape: readonly Dim[]): LogicalBuffer | undefined;
   readonly choices: KernelChoices;
 }
 
@@ -66,6 +60,11 @@ export interface KernelOutput {
 export interface LazyLowering {
   kind: 'lazy';
   value(n: Node, inputs: readonly Value[], ctx: LowerCtx): Value;
+  /**
+   * whether the value, on these inputs, costs no more than a load wherever it is read (a gather
+   * of a table row by an id in memory): read by several, it is recomputed, never realised
+   */
+  asCheapAsALoad?(inputs: readonly Value[]): boolean;
 }
 
 export interface KernelLowering {
@@ -88,8 +87,8 @@ export interface RegionLowering {
 
 export type WgslLowering = LazyLowering | KernelLowering | RegionLowering;
 
-export function lazy(value: LazyLowering['value']): LazyLowering {
-  return { kind: 'lazy', value };
+export function lazy(value: LazyLowering['value'], extra: Pick<LazyLowering, 'asCheapAsALoad'> = {}): LazyLowering {
+  return { kind: 'lazy', value, ...extra };
 }
 
 export function literalValue(dtype: Scalar, v: number): Value {

@@ -6,6 +6,7 @@
 //
 // This file is pure (no Node, no WebGPU): the browser runtime imports it unchanged.
 
+import type { DType } from '../../src/ir/dtypes.ts';
 import { dimEval, parseDim } from '../../src/ir/dims.ts';
 
 export const PLAN_FORMAT = 'rhc-webgpu-plan';
@@ -17,7 +18,7 @@ export const DEFAULT_MAX_BINDING_BYTES = 128 * 2 ** 20;
 
 /** A size: a constant or a dim polynomial over the plan's symbols. */
 export type DimText = number | string;
-export type PlanDType = 'f32' | 'i32';
+export type PlanDType = DType;
 /** 'table': computed by the prepare dispatches from weights and constants, then read by every run */
 export type BufferRole = 'weight' | 'constant' | 'table' | 'activation' | 'input' | 'output';
 

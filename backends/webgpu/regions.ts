@@ -10,6 +10,7 @@ import { normaliseAxis } from '../../src/ir/reference.ts';
 import type { KernelWriter } from './kernel-writer.ts';
 import type { Epilogue, PairStore } from './lowering.ts';
 import { address, broadcastIndex, type Value, type View } from './values.ts';
+import { wgslType } from './wgsl.ts';
 
 /** An epilogue as one WGSL function per kernel: `fn epilogue(acc, i0, ..., flat)`, `v` computed with `acc`. */
 export function epilogueFunction(shape: readonly Dim[], v: Value): Epilogue {
@@ -17,8 +18,8 @@ export function epilogueFunction(shape: readonly Dim[], v: Value): Epilogue {
   return (k, acc, at) => {
     let name = made.get(k);
     if (!name) {
-      const params = [`acc: ${v.dtype}`, ...shape.map((_, i) => `i${i}: u32`), 'flat: u32'].join(', ');
-      name = k.func('epilogue', params, v.dtype, () => v.emit(k, { axes: shape.map((_, i) => `i${i}`), flat: 'flat' }));
+      const params = [`acc: ${wgslType(v.dtype)}`, ...shape.map((_, i) => `i${i}: u32`), 'flat: u32'].join(', ');
+      name = k.func('epilogue', params, wgslType(v.dtype), () => v.emit(k, { axes: shape.map((_, i) => `i${i}`), flat: 'flat' }));
       made.set(k, name);
     }
     if (at.flat === undefined) throw new Error('internal: an epilogue needs the flat index');

@@ -73,6 +73,8 @@ interface Scope {
 }
 
 const PLACED_APART = new WeakSet<Value>();
+/** Expressions that cost a load wherever they are read (LazyLowering.asCheapAsALoad). */
+const AS_CHEAP_AS_A_LOAD = new WeakSet<Value>();
 
 /** maxStorageBuffersPerShaderStage's default: what every WebGPU device allows. */
 const PORTABLE_STORAGE_BUFFERS = 8;
@@ -148,12 +150,6 @@ class Scheduler implements LowerCtx {
     return this.opts.choices ?? {};
   }
 
-  scratch(label: string, shape: readonly Dim[]): LogicalBuffer | undefined {
-    const bytes = shape.reduce<number>((a, d) => a * maxValue(d, this.opts.bounds), 4);
-    if (bytes > this.opts.maxBindingBytes) return undefined;
-    return this.buffers.create({ dtype: 'f32', role: 'activation', shape, label });
-  }
-
   private source(n: Node, make: () => LogicalBuffer): LogicalBuffer {
     let b = this.sources.get(n.id);
     if (!b) this.sources.set(n.id, (b = make()));
@@ -199,7 +195,26 @@ class Scheduler implements LowerCtx {
     if (v.view || v.literal !== undefined || PLACED_APART.has(v)) return false;
     // A table (cos(iota * freq)) is computed once, at load, not wherever a run reads it.
     if (scope.values === this.values && this.isTable(n)) return true;
-    return this.opts.kernelPerOp === true || (scope.users.get(n.id) ?? []).length > 1;
+    if (this.opts.kernelPerOp === true) return true;
+    return (scope.users.get(n.id) ?? []).length > 1 && !AS_CHEAP_AS_A_LOAD.has(v) && this.soleReader(n, scope) === undefined;
+  }
+
+  /**
+   * The lazy node every reader of `n` leads to through lazy nodes read once each (cos(x) and
+   * sin(x) both stacked by one concat), if there is one: `n` is then part of that expression
+   * alone, evaluated where the expression is, and realising it would cost a kernel for nothing.
+   * (Readers meeting in a kernel are not enough: it may read them at many more indices than
+   * `n` has elements.)
+   */
+  private soleReader(n: Node, scope: Scope): number | undefined {
+    let end: number | undefined;
+    for (const u of scope.users.get(n.id) ?? []) {
+      let at = u;
+      for (let next = scope.users.get(at.id) ?? []; WGSL_LOWERINGS[at.op].kind === 'lazy' && next.length === 1 && !this.outputNames.has(at.id); next = scope.users.get(at.id) ?? []) at = next[0];
+      if (WGSL_LOWERINGS[at.op].kind !== 'lazy' || (end !== undefined && end !== at.id)) return undefined;
+      end = at.id;
+    }
+    return end;
   }
 
   /** Attention stores its result in the layout of its only reader, a transpose. */
@@ -270,7 +285,10 @@ class Scheduler implements LowerCtx {
       const { at, present } = this.placeCache(n);
       this.push((low as KernelLowering).kernel(n, inputs, { view: at }, this), n);
       v = present;
-    } else if (low.kind === 'lazy') v = memoised(n, low.value(n, inputs, this));
+    } else if (low.kind === 'lazy') {
+      v = memoised(n, low.value(n, inputs, this));
+      if (low.asCheapAsALoad?.(inputs)) AS_CHEAP_AS_A_LOAD.add(v);
+    }
     else if (low.kind === 'region') v = this.region(n, inputs, scope);
     else v = this.kernel(n, low, n, inputs, n.inputs.map((i) => this.byId.get(i)), scope);
     if (this.mustRealise(n, v, scope)) v = this.realise(n, v);

@@ -3,7 +3,16 @@
 // are b0, b1, ..., symbols d0, d1, ...), so identical computations in different layers give
 // identical kernel text and compile once; names live in the plan's JSON labels.
 
-export type Scalar = 'f32' | 'i32';
+import { DTYPES, type DType } from '../../src/ir/dtypes.ts';
+
+/** The element types kernels store and compute in: the IR's (src/ir/dtypes.ts). */
+export type Scalar = DType;
+
+/** A dtype's WGSL type: its scalar, or a vec4 of it. */
+export function wgslType(dtype: Scalar, lanes: 1 | 4 = 1): string {
+  const s = DTYPES[dtype].wgsl;
+  return lanes === 4 ? `vec4<${s}>` : s;
+}
 
 /** Exact f32 literal: the shortest decimal that rounds to the f32 value. Non-finite values go through bitcast. */
 export function f32Literal(v: number): string {
@@ -27,8 +36,11 @@ export function u32Literal(v: number): string {
   return `${v}u`;
 }
 
+/** Each dtype's literals (typed over the dtypes, so a new one cannot go without). */
+const LITERALS: { readonly [D in Scalar]: (v: number) => string } = { f32: f32Literal, i32: i32Literal };
+
 export function literal(dtype: Scalar, v: number): string {
-  return dtype === 'f32' ? f32Literal(v) : i32Literal(v);
+  return LITERALS[dtype](v);
 }
 
 /** Text safe inside a WGSL line comment or a plan label: printable ASCII, no line breaks, bounded. */

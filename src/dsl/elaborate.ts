@@ -3,6 +3,7 @@
 // its path) and inlining every call, checking each dimension and dtype as the IR is built.
 // Errors become diagnostics at the offending text; a poisoned value silences follow-on errors.
 
+import { DTYPE_NAMES, isDType } from '../ir/dtypes.ts';
 import type { Arg, CallExpr, FnDecl, MemberExpr, ModelDecl, ScalarTypeName, SourceFile, TopDecl } from './ast.ts';
 import type { Diagnostic, SourceLocation } from './diagnostics.ts';
 import { type Dim, dimSymbols, sym } from '../ir/dims.ts';
@@ -241,7 +242,7 @@ export class Elaborator {
         shape.push(v.dim);
       }
       for (const s of shape.flatMap(dimSymbols)) if (!this.symbols.includes(s)) this.symbols.push(s);
-      if (p.type.dtype !== 'f32' && p.type.dtype !== 'i32') return void this.error(p.type.loc, `dtype ${p.type.dtype} is not supported yet (f32, i32)`);
+      if (!isDType(p.type.dtype)) return void this.error(p.type.loc, `dtype ${p.type.dtype} is not supported yet (${DTYPE_NAMES.join(', ')})`);
       const id = this.b.add('input', [], { name: p.name.name, dtype: p.type.dtype, shape }, p.name.name);
       args.push({ loc: p.loc, value: { kind: 'tensor', id, type: this.b.type(id) } });
     }

@@ -7,6 +7,7 @@
 // trailing bytes and data past the end of the file are refused. Only regular files are opened
 // (a FIFO or /dev/zero named model.safetensors is refused before any read).
 
+import { byteSize, DTYPES } from '../ir/dtypes.ts';
 import * as fs from 'node:fs';
 import { fsReason, openRegularFile, writeAll, writeFileAtomic } from './files.ts';
 import { fail, fmtShape, isCount, makeSafetensorsFile, parseHeader, parseHeaderLength, type SafetensorsFile } from './safetensors-format.ts';
@@ -99,8 +100,9 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
     if (t.data.length !== numel) {
       fail(shown, `tensor '${t.name}': shape ${fmtShape(t.shape)} holds ${numel} values but ${t.data.length} were given`);
     }
-    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + numel * 4] };
-    offset += numel * 4;
+    const bytes = byteSize('f32', numel);
+    header[t.name] = { dtype: DTYPES.f32.safetensors, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8;

@@ -1,9 +1,9 @@
 // Tensor types of the IR: a dtype and a shape of (possibly symbolic) dims.
 
 import { type Dim, shapeToString } from './dims.ts';
+import type { DType } from './dtypes.ts';
 
-/** Element types. f16 and friends arrive with mixed precision; each is one line here plus its storage. */
-export type DType = 'f32' | 'i32';
+export type { DType } from './dtypes.ts';
 
 export interface TensorType {
   readonly dtype: DType;

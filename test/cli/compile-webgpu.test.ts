@@ -65,6 +65,18 @@ function stopWhenWriting(r: Running, out: string): Promise<string | undefined> {
   });
 }
 
+/**
+ * A command that meets permission bits even when run by root, who writes anywhere: as root
+ * without the capabilities that override them (setpriv), or, where those cannot be dropped,
+ * as nobody (who must then be able to reach the checkout).
+ */
+function withoutRootsOverride(argv: string[]): [string, string[], { uid?: number; gid?: number }] {
+  if (process.getuid?.() !== 0) return [argv[0], argv.slice(1), {}];
+  const drop = ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-dac_override,-dac_read_search'];
+  if (spawnSync('setpriv', [...drop, 'true']).status === 0) return ['setpriv', [...drop, ...argv], {}];
+  return [argv[0], argv.slice(1), { uid: 65534, gid: 65534 }];
+}
+
 describe('a compile killed or raced mid-write', () => {
   let ctx: GpuContext;
   const ckpt = path.join(work, 'ckpt16');
@@ -167,9 +179,8 @@ describe('what -o may replace', () => {
     fs.mkdirSync(parent);
     fs.chmodSync(work, 0o755);
     fs.chmodSync(parent, 0o555);
-    // root writes anywhere: the compile runs as nobody then.
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/rhc.js'), ...compileArgs(path.join(parent, 'out'), 16)], { cwd: ROOT, encoding: 'utf8', ...asUser });
+    const [command, args, user] = withoutRootsOverride([process.execPath, path.join(ROOT, 'bin/rhc.js'), ...compileArgs(path.join(parent, 'out'), 16)]);
+    const r = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', ...user });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot write .*ro\/out: permission denied/);
     expect(r.stderr).not.toMatch(/no such/);

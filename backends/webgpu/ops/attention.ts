@@ -4,9 +4,9 @@
 // decoding. q, k and v are read through whatever produced them, so the rotation of q and the
 // head split of c_attn's output cost no kernel of their own. Three kernels, chosen by Sq:
 //   - Sq <= DECODE_QUERIES (a decode step): split over the context (flash-decoding). Each of
-//     CHUNKS threads per query takes a contiguous run of keys and writes its partial (max, sum,
-//     unnormalised output) to a scratch buffer planned once at the bounds; a second kernel
-//     combines the partials. One new token so uses up to B*H*CHUNKS threads, not B*H.
+//     up to 64 threads of a workgroup per query takes a contiguous run of keys; their partials
+//     (max, sum, unnormalised output) meet in workgroup memory and are combined after a barrier,
+//     in the same dispatch. One new token so uses up to B*H*64 threads, not B*H.
 //   - more queries (a prefill): 'rows' (the default) is one thread per query streaming its keys
 //     from global memory; 'tiled' (KernelChoices.attentionPrefill) gives a workgroup a block of
 //     queries and stages key and value tiles in workgroup memory, each row loaded once per
@@ -16,7 +16,6 @@
 // A static Sq picks the kernels at plan time. A symbolic Sq (one plan serves prefill and decode)
 // puts both paths in the plan, each with a grid axis of 1 or 0 workgroups by Sq, so a run
 // dispatches only the one its sizes select (the runtime skips dispatches with no workgroups).
-// When the partials would exceed one binding, the prefill kernel serves every Sq instead.
 
 import { attrsOf } from '../../../src/ir/registry.ts';
 import { dimMul, dimSub, numElements, shapeToString, type Dim } from '../../../src/ir/dims.ts';
@@ -24,13 +23,13 @@ import type { Node } from '../../../src/ir/graph.ts';
 import type { DispatchDraft, DraftGridDim, KernelWriter } from '../kernel-writer.ts';
 import { decompose, type Value } from '../values.ts';
 import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
-import { f32Literal, u32Literal } from '../wgsl.ts';
+import { f32Literal, u32Literal, wgslType, type Scalar } from '../wgsl.ts';
 import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
 
 /** At most this many queries take the split-context path (its scratch is sized for them). */
 export const DECODE_QUERIES = 4;
-/** Key chunks per query on the split path: the threads of one workgroup. */
-export const CHUNKS = 64;
+/** Key chunks per query on the decode path at most: the threads of one workgroup. */
+const MAX_CHUNKS = 64;
 /** Keys per chunk at least, so short contexts do not pay for 64 near-empty partials. */
 const MIN_CHUNK = 16;
 /** Floats of workgroup memory the tiled kernel's key and value tiles take: 16 KiB, WebGPU's default maxComputeWorkgroupStorageSize. */
@@ -48,7 +47,9 @@ interface Shapes {
   Dv: number;
   /** vec4 registers when the head sizes allow, scalars otherwise */
   W: 1 | 4;
-  T: 'f32' | 'vec4<f32>';
+  dtype: Scalar;
+  /** the WGSL type of a register: a scalar or vec4 of the output's dtype */
+  T: string;
 }
 
 function shapesOf(n: Node, [q, key, v]: readonly Value[]): Shapes {
@@ -60,7 +61,7 @@ function shapesOf(n: Node, [q, key, v]: readonly Value[]): Shapes {
   if (typeof D !== 'number' || typeof Dv !== 'number')
     throw new Error(`attention: the WGSL backend needs static head sizes, got q ${shapeToString(q.shape)}, v ${shapeToString(v.shape)}`);
   const W = D % 4 === 0 && Dv % 4 === 0 ? 4 : 1;
-  return { a, shape, lead: shape.slice(0, -2), Sq, Sk, D, Dv, W, T: W === 4 ? 'vec4<f32>' : 'f32' };
+  return { a, shape, lead: shape.slice(0, -2), Sq, Sk, D, Dv, W, dtype: n.type.dtype, T: wgslType(n.type.dtype, W) };
 }
 
 /** Reads of q, k, v: register group `c` (a W-wide slice of the head) of row `row`. */
@@ -69,7 +70,7 @@ function loaders(k: KernelWriter, s: Shapes, [q, key, v]: readonly Value[], lead
   return (which: keyof typeof fns, row: string, c: string | number) => {
     const col = (e: number) => (typeof c === 'number' ? `${s.W * c + e}u` : `${c} * ${s.W}u + ${e}u`);
     const at = (e: number) => `${fns[which]}(${[...lead, row, col(e)].join(', ')})`;
-    return s.W === 4 ? `vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')})` : at(0);
+    return s.W === 4 ? `${s.T}(${[0, 1, 2, 3].map(at).join(', ')})` : at(0);
   };
 }
 
@@ -178,87 +179,79 @@ function tiledKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx,
   });
 }
 
-/** Keys per chunk at run time: at least MIN_CHUNK, at most CHUNKS chunks. */
-function chunkLength(k: KernelWriter, s: Shapes): string {
-  return `max(${MIN_CHUNK}u, (${k.dim(s.Sk)} + ${CHUNKS - 1}u) / ${CHUNKS}u)`;
+/** Chunks per query on the decode path: the threads of its workgroup, as many as the partials' workgroup memory allows. */
+export function decodeChunks(Dv: number): number {
+  let c = MAX_CHUNKS;
+  while (c > 1 && c * (Dv + 2) > TILE_FLOATS) c /= 2;
+  return c;
+}
+
+/** Keys per chunk at run time: at least MIN_CHUNK, at most `chunks` chunks. */
+function chunkLength(k: KernelWriter, s: Shapes, chunks: number): string {
+  return `max(${MIN_CHUNK}u, (${k.dim(s.Sk)} + ${chunks - 1}u) / ${chunks}u)`;
 }
 
 /**
- * The split-context path: a workgroup per (leading index, query), a thread per chunk of keys
- * writing (max, sum, o[Dv]) unnormalised; then a workgroup per (leading index, query) whose
- * threads each combine one output element over the chunks, rescaled to the overall max.
+ * The decode path (flash-decoding in one dispatch): a workgroup per (leading index, query), a
+ * thread per chunk of keys. Each thread's partial (max, sum, unnormalised o[Dv]) goes to
+ * workgroup memory; after one barrier the threads combine the chunks that hold keys, each
+ * thread some output elements, rescaled to the overall max. The barrier is in uniform control
+ * flow: threads past the context compute an empty partial (max -3e38, sum 0) and are skipped
+ * by the combine.
  */
-function splitKernels(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes): DispatchDraft[] | undefined {
-  const stride = s.Dv + 2;
-  const scratch = ctx.scratch(`attention partials %${n.id}`, [dimMul(numElements(s.lead), DECODE_QUERIES * CHUNKS), stride]);
-  if (!scratch) return undefined;
+function decodeKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes): DispatchDraft {
+  const chunks = decodeChunks(s.Dv);
+  const gv = s.Dv / s.W;
   // With a symbolic Sq, a z axis of one workgroup when Sq <= DECODE_QUERIES and none otherwise.
   const z: DraftGridDim | undefined = typeof s.Sq === 'number' ? undefined : { count: dimSub(DECODE_QUERIES + 1, s.Sq), limit: 1 };
-  const grid = { x: { count: numElements(s.lead) }, y: { count: s.Sq, limit: DECODE_QUERIES }, ...(z ? { z } : {}) };
-  const base = (c: string) => `((wid.x * ${DECODE_QUERIES}u + i) * ${CHUNKS}u + ${c}) * ${u32Literal(stride)}`;
-
-  const kp = ctx.writer('attention');
-  const partials = kp.finish({
-    summary: `partial softmax(q k^T * scale${s.a.causal ? ', causal' : ''}) v over ${CHUNKS} key chunks for q ${kp.shape(inputs[0].shape)}, k ${kp.shape(inputs[1].shape)}`,
-    workgroupSize: [CHUNKS, 1, 1],
-    grid,
+  const k = ctx.writer('attention');
+  const pm = k.workgroupArray('partMax', wgslType(s.dtype), chunks);
+  const ps = k.workgroupArray('partSum', wgslType(s.dtype), chunks);
+  const po = k.workgroupArray('partOut', s.T, chunks * gv);
+  const draft = k.finish({
+    summary: `softmax(q k^T * scale${s.a.causal ? ', causal' : ''}) v for q ${k.shape(inputs[0].shape)}, k ${k.shape(inputs[1].shape)}: ${chunks} key chunks per query, combined in workgroup memory`,
+    workgroupSize: [chunks, 1, 1],
+    grid: { x: { count: numElements(s.lead) }, y: { count: s.Sq, limit: DECODE_QUERIES }, ...(z ? { z } : {}) },
     main: () => {
-      const l = decompose(kp, 'wid.x', s.lead);
-      const load = loaders(kp, s, inputs, l);
-      kp.line(`let i = wid.y;`);
-      kp.line(`let len = ${chunkLength(kp, s)};`);
-      kp.line(`let end = ${keyEnd(kp, s, 'i')};`);
-      kp.line(`let lo = lix * len;`);
-      kp.line(`if (lo >= end) { return; }`); // the combine reads only chunks with keys
-      registers(kp, s, load, 'i');
-      kp.line(`for (var j = lo; j < min(lo + len, end); j++) {`);
-      update(kp, s, dot(s, (c) => load('k', 'j', c)), (c) => load('v', 'j', c), '  ');
-      kp.line(`}`);
-      kp.line(`let at = ${base('lix')};`);
-      kp.line(kp.store(scratch, 'at', 'm'));
-      kp.line(kp.store(scratch, 'at + 1u', 'total'));
-      for (let d = 0; d < s.Dv; d++) kp.line(kp.store(scratch, `at + ${d + 2}u`, reg(s, d)));
+      const l = decompose(k, 'wid.x', s.lead);
+      const load = loaders(k, s, inputs, l);
+      k.line(`let i = wid.y;`);
+      k.line(`let len = ${chunkLength(k, s, chunks)};`);
+      k.line(`let end = ${keyEnd(k, s, 'i')};`);
+      k.line(`let lo = lix * len;`);
+      registers(k, s, load, 'i');
+      k.line(`for (var j = lo; j < min(lo + len, end); j++) {`);
+      update(k, s, dot(s, (c) => load('k', 'j', c)), (c) => load('v', 'j', c), '  ');
+      k.line(`}`);
+      k.line(`${pm}[lix] = m;`);
+      k.line(`${ps}[lix] = total;`);
+      for (let c = 0; c < gv; c++) k.line(`${po}[lix * ${gv}u + ${c}u] = o${c};`);
+      k.line(`workgroupBarrier();`);
+      k.line(`let used = (end + len - 1u) / len;`);
+      k.line(`var mx = -3.0e38f;`);
+      k.line(`for (var c = 0u; c < used; c++) { mx = max(mx, ${pm}[c]); }`);
+      k.line(`var sum = 0.0f;`);
+      k.line(`for (var c = 0u; c < used; c++) { sum += exp(${pm}[c] - mx) * ${ps}[c]; }`);
+      k.line(`for (var d = lix; d < ${s.Dv}u; d += ${chunks}u) {`);
+      k.line(`  var acc = 0.0f;`);
+      const element = s.W === 4 ? `${po}[c * ${gv}u + d / 4u][d % 4u]` : `${po}[c * ${gv}u + d]`;
+      k.line(`  for (var c = 0u; c < used; c++) { acc += exp(${pm}[c] - mx) * ${element}; }`);
+      k.line(`  ${storeOutput(k, out, s.shape, { axes: [...l, 'i', 'd'] }, 'acc / sum')}`);
+      k.line(`}`);
     },
   });
-
-  const kc = ctx.writer('attention');
-  const combine = kc.finish({
-    summary: `combine ${CHUNKS} partial softmaxes into attention's output ${kc.shape(s.shape)}`,
-    workgroupSize: [WORKGROUP, 1, 1],
-    grid,
-    main: () => {
-      const l = decompose(kc, 'wid.x', s.lead);
-      kc.line(`let i = wid.y;`);
-      kc.line(`let len = ${chunkLength(kc, s)};`);
-      kc.line(`let chunks = (${keyEnd(kc, s, 'i')} + len - 1u) / len;`);
-      kc.line(`var mx = -3.0e38f;`);
-      kc.line(`for (var c = 0u; c < chunks; c++) { mx = max(mx, ${kc.load(scratch, base('c'))}); }`);
-      kc.line(`for (var d = lix; d < ${s.Dv}u; d += ${WORKGROUP}u) {`);
-      kc.line(`  var acc = 0.0f;`);
-      kc.line(`  var total = 0.0f;`);
-      kc.line(`  for (var c = 0u; c < chunks; c++) {`);
-      kc.line(`    let at = ${base('c')};`);
-      kc.line(`    let w = exp(${kc.load(scratch, 'at')} - mx);`);
-      kc.line(`    total += w * ${kc.load(scratch, 'at + 1u')};`);
-      kc.line(`    acc += w * ${kc.load(scratch, 'at + 2u + d')};`);
-      kc.line(`  }`);
-      kc.line(`  ${storeOutput(kc, out, s.shape, { axes: [...l, 'i', 'd'] }, 'acc / total')}`);
-      kc.line(`}`);
-    },
-  });
-  return [{ ...partials, label: 'split over the context' }, { ...combine, label: 'combine' }];
+  return { ...draft, label: 'split over the context' };
 }
 
 function attentionKernel(n: Node, inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx): DispatchDraft[] {
   const s = shapesOf(n, inputs);
   const fixed = typeof s.Sq === 'number';
-  const split = !fixed || (s.Sq as number) <= DECODE_QUERIES ? splitKernels(n, inputs, out, ctx, s) : undefined;
-  if (split && fixed) return split;
-  // Beside the split path, the prefill kernel runs when Sq > DECODE_QUERIES (a z axis of one
-  // workgroup, else none); without it (its scratch would exceed one binding) it serves every Sq.
-  const z: DraftGridDim | undefined = split ? { count: s.Sq, base: DECODE_QUERIES, limit: 1 } : undefined;
+  if (fixed && (s.Sq as number) <= DECODE_QUERIES) return [decodeKernel(inputs, out, ctx, s)];
+  // Beside the decode path, the prefill kernel runs when Sq > DECODE_QUERIES (a z axis of one
+  // workgroup, else none).
+  const z: DraftGridDim | undefined = fixed ? undefined : { count: s.Sq, base: DECODE_QUERIES, limit: 1 };
   const prefill = ctx.choices.attentionPrefill === 'tiled' ? { ...tiledKernel(inputs, out, ctx, s, z), label: 'tiled' } : rowsKernel(inputs, out, ctx, s, z);
-  return [prefill, ...(split ?? [])];
+  return fixed ? [prefill] : [prefill, decodeKernel(inputs, out, ctx, s)];
 }
 
 export const attentionWgsl: { [K in keyof typeof attentionOps]: WgslLowering } = {

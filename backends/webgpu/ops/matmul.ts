@@ -13,7 +13,7 @@ import type { DispatchDraft, KernelWriter } from '../kernel-writer.ts';
 import { decompose, type Index, type Value, type View } from '../values.ts';
 import { storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
 import type { matmulOps } from '../../../src/ir/ops/matmul.ts';
-import { f32Literal } from '../wgsl.ts';
+import { f32Literal, wgslType } from '../wgsl.ts';
 
 const div4 = (d: Dim) => dimDivExact(d, 4) !== undefined;
 const LANES = ['x', 'y', 'z', 'w'];
@@ -60,7 +60,8 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
 
   const k = ctx.writer('matmul');
   const split = mode === 'nt' && bChunks ? bChunks : undefined;
-  const bVar = mode === 'scalar' ? '' : k.binding(B.view.buffer, 'read', 'vec4<f32>', split ? 0 : undefined);
+  const bVar = mode === 'scalar' ? '' : k.binding(B.view.buffer, 'read', 4, split ? 0 : undefined);
+  const V = wgslType(n.type.dtype, 4);
   const nBase = k.uniform('nBase', 0);
   const nEndU = k.uniform('nEnd', N);
   const bRowBase = k.uniform('bRowBase', 0);
@@ -107,14 +108,14 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         k.line(storeOutput(k, out, shape, at('row', 'col'), 'acc', pair ? 'accp' : undefined));
         return;
       }
-      const aVar = k.binding(A.view.buffer, 'read', 'vec4<f32>');
+      const aVar = k.binding(A.view.buffer, 'read', 4);
       for (let i = 0; i < 4; i++) k.line(`let a${i}Row = (${aOff} + min(row + ${i}u, mEnd - 1u) * ${k.dim(A.rowStride)}) / 4u;`);
-      const [w4, b4] = norm ? [norm.weight, norm.bias].map((v) => k.binding(v.view!.buffer, 'read', 'vec4<f32>')) : [];
+      const [w4, b4] = norm ? [norm.weight, norm.bias].map((v) => k.binding(v.view!.buffer, 'read', 4)) : [];
       const [wOff, bOff4] = norm ? [norm.weight, norm.bias].map((v) => k.dim(dimDivExact(v.view!.offset, 4)!)) : [];
-      if (norm) rowStatistics(k, [0, 1, 2, 3].map((i) => `${aVar}[a${i}Row + kk]`), dimDivExact(K, 4)!, norm.eps, 'vec4', K);
+      if (norm) rowStatistics(k, [0, 1, 2, 3].map((i) => `${aVar}[a${i}Row + kk]`), dimDivExact(K, 4)!, norm.eps, V, K);
       if (mode === 'nn') k.line(`let bCol = (${bOff} + col) / 4u;`);
       else for (let i = 0; i < 4; i++) k.line(`let b${i}Row = (${bOff} + (min(col + ${i}u, nEnd - 1u) - ${bRowBase}) * ${k.dim(B.colStride)}) / 4u;`);
-      for (let i = 0; i < 4; i++) k.line(`var acc${i} = vec4<f32>();`);
+      for (let i = 0; i < 4; i++) k.line(`var acc${i} = ${V}();`);
       // The K loop over some of the thread's 4 rows. A full block shares each B load among 4
       // rows; the last block (and decoding, where M is 1) loops per row instead of computing
       // clamped duplicates: 4x less work for a one-token step.
@@ -122,7 +123,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         k.line(`${indent}for (var kk = 0u; kk < ${k.dim(dimDivExact(K, 4)!)}; kk++) {`);
         for (const i of rows)
           k.line(norm
-            ? `${indent}  let a${i} = (${aVar}[a${i}Row + kk] - vec4<f32>(mean${i})) * inv${i} * ${w4}[${wOff} + kk] + ${b4}[${bOff4} + kk];`
+            ? `${indent}  let a${i} = (${aVar}[a${i}Row + kk] - ${V}(mean${i})) * inv${i} * ${w4}[${wOff} + kk] + ${b4}[${bOff4} + kk];`
             : `${indent}  let a${i} = ${aVar}[a${i}Row + kk];`);
         const rowStride4 = mode === 'nn' ? k.dim(dimDivExact(B.rowStride, 4)!) : '';
         for (let j = 0; j < 4; j++)
@@ -130,7 +131,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         for (const i of rows)
           k.line(mode === 'nn'
             ? `${indent}  acc${i} += a${i}.x * w0 + a${i}.y * w1 + a${i}.z * w2 + a${i}.w * w3;`
-            : `${indent}  acc${i} += vec4<f32>(dot(a${i}, w0), dot(a${i}, w1), dot(a${i}, w2), dot(a${i}, w3));`);
+            : `${indent}  acc${i} += ${V}(dot(a${i}, w0), dot(a${i}, w1), dot(a${i}, w2), dot(a${i}, w3));`);
         k.line(`${indent}}`);
       };
       k.line(`if (row + 3u < mEnd) {`);
@@ -166,17 +167,18 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
 
 /**
  * `mean<i>` and `inv<i>` (1 / sqrt(biased variance + eps)) of each row read by `reads[i]` (an
- * expression of `kk` for kk < steps), two passes as the LayerNorm kernel does. With 'vec4' each
- * read is 4 elements and `width` is the row's length.
+ * expression of `kk` for kk < steps), two passes as the LayerNorm kernel does. With `vec4` (its
+ * WGSL type) each read is 4 elements and `width` is the row's length.
  */
-function rowStatistics(k: KernelWriter, reads: string[], steps: Dim, eps: number, lanes: '' | 'vec4', width: Dim = steps): void {
-  const total = (x: string) => (lanes ? `dot(${x}, vec4<f32>(1.0f))` : x);
+function rowStatistics(k: KernelWriter, reads: string[], steps: Dim, eps: number, vec4: string, width: Dim = steps): void {
+  const lanes = vec4 !== '';
+  const total = (x: string) => (lanes ? `dot(${x}, ${vec4}(1.0f))` : x);
   reads.forEach((read, i) => {
     k.line(`var sum${i} = 0.0f;`);
     k.line(`for (var kk = 0u; kk < ${k.dim(steps)}; kk++) { sum${i} += ${total(read)}; }`);
     k.line(`let mean${i} = sum${i} / f32(${k.dim(width)});`);
     k.line(`var sq${i} = 0.0f;`);
-    k.line(`for (var kk = 0u; kk < ${k.dim(steps)}; kk++) { let d = ${read} - ${lanes ? `vec4<f32>(mean${i})` : `mean${i}`}; sq${i} += ${lanes ? 'dot(d, d)' : 'd * d'}; }`);
+    k.line(`for (var kk = 0u; kk < ${k.dim(steps)}; kk++) { let d = ${read} - ${lanes ? `${vec4}(mean${i})` : `mean${i}`}; sq${i} += ${lanes ? 'dot(d, d)' : 'd * d'}; }`);
     k.line(`let inv${i} = 1.0f / sqrt(sq${i} / f32(${k.dim(width)}) + ${f32Literal(eps)});`);
   });
 }

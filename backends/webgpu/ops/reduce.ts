@@ -4,10 +4,12 @@ import { normaliseAxis } from '../../../src/ir/reference.ts';
 import { numElements } from '../../../src/ir/dims.ts';
 import { accessor, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
 import type { KernelWriter } from '../kernel-writer.ts';
+import { literal, type Scalar } from '../wgsl.ts';
+import { DTYPES } from '../../../src/ir/dtypes.ts';
 import { attrsOf } from '../../../src/ir/registry.ts';
 import type { ReduceAttrs, reduceOps } from '../../../src/ir/ops/reduce.ts';
 
-type Step = { init: (k: KernelWriter, dtype: 'f32' | 'i32') => string; step: (acc: string, x: string) => string; finish?: (acc: string, n: string, dtype: string) => string };
+type Step = { init: (k: KernelWriter, dtype: Scalar) => string; step: (acc: string, x: string) => string; finish?: (acc: string, n: string, dtype: string) => string };
 
 function reduce(name: string, how: Step): WgslLowering {
   return {
@@ -36,13 +38,13 @@ function reduce(name: string, how: Step): WgslLowering {
   };
 }
 
-const zero = (_k: KernelWriter, dtype: 'f32' | 'i32') => (dtype === 'f32' ? '0.0f' : '0i');
+const zero = (_k: KernelWriter, dtype: Scalar) => literal(dtype, 0);
 
 export const reduceWgsl: { [K in keyof typeof reduceOps]: WgslLowering } = {
   sum: reduce('sum', { init: zero, step: (acc, x) => `${acc} + ${x}` }),
   mean: reduce('mean', { init: zero, step: (acc, x) => `${acc} + ${x}`, finish: (acc, n) => `${acc} / f32(${n})` }),
   max_reduce: reduce('max_reduce', {
-    init: (k, dtype) => (dtype === 'f32' ? `${k.helper('rh_bits')}(0xff800000u)` : '(-2147483647i - 1i)'),
+    init: (k, dtype) => (DTYPES[dtype].float ? `${k.helper('rh_bits')}(0xff800000u)` : literal(dtype, -2147483648)),
     step: (acc, x) => `max(${acc}, ${x})`,
   }),
 };

@@ -59,14 +59,16 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
       return expr;
     });
   }),
-  gather: lazy((n, [table, ids]) => {
-    const r = ids.shape.length;
-    return exprValue(table.dtype, n.type.shape, (k, at) => {
-      const id = ids.emit(k, { axes: at.axes.slice(0, r) });
-      const last = k.dim(dimAdd(table.shape[0], -1));
-      const row = k.memo(`row ${id} of ${last}`, () => `min(u32(max(${id}, 0i)), ${last})`, 'r');
-      return table.emit(k, { axes: [row, ...at.axes.slice(r)] });
-    });
-  }),
+  gather: lazy(
+    (n, [table, ids]) => {
+      const r = ids.shape.length;
+      return exprValue(table.dtype, n.type.shape, (k, at) => {
+        const id = ids.emit(k, { axes: at.axes.slice(0, r) });
+        const last = k.dim(dimAdd(table.shape[0], -1));
+        const row = k.memo(`row ${id} of ${last}`, () => `min(u32(max(${id}, 0i)), ${last})`, 'r');
+        return table.emit(k, { axes: [row, ...at.axes.slice(r)] });
+      });
+    },
+    { asCheapAsALoad: ([table, ids]) => table.view !== undefined && ids.view !== undefined },
+  ),
 };
-

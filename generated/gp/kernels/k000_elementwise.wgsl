@@ -1,9 +1,26 @@
-// rhc elementwise kernel: store f32[1024, 16, 32]
+// rhc elementwise kernel: store f32[1024, 2, 16, 32]
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> b0: array<f32>;
 @group(0) @binding(2) var<storage, read_write> b1: array<f32>;
+
+fn rh_sincos(x: f32) -> vec2<f32> {
+  let j = round(x * 0.636619772367581343f);
+  let r = ((x - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.54978995489188216e-8f;
+  let z = r * r;
+  let s = r + r * z * ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f);
+  let c = 1.0f - 0.5f * z + z * z * ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f);
+  let q = i32(j) & 3i;
+  if (q == 0i) { return vec2<f32>(s, c); }
+  if (q == 1i) { return vec2<f32>(c, -s); }
+  if (q == 2i) { return vec2<f32>(-s, -c); }
+  return vec2<f32>(-c, s);
+}
+
+fn rh_sin(x: f32) -> f32 { return rh_sincos(x).x; }
+
+fn rh_cos(x: f32) -> f32 { return rh_sincos(x).y; }
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -12,14 +29,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   _ = &b0;
   _ = &b1;
   let flat = (wid.y * nwg.x + wid.x) * 64u + lix;
-  if (flat >= 524288u) { return; }
+  if (flat >= 1048576u) { return; }
   let i_0 = flat % 32u;
   let i_1 = flat / 32u;
   let i_2 = i_1 % 16u;
   let i_3 = i_1 / 16u;
-  let v_4 = i32(i_3);
-  let v_5 = f32(v_4);
-  let x_6 = b0[i_2 * 32u + i_0];
-  let v_7 = (v_5 * x_6);
-  b1[flat] = v_7;
+  let i_4 = i_3 % 2u;
+  let i_5 = i_3 / 2u;
+  let i_6 = ((i_5) * 16u + i_2) * 32u + i_0;
+  let i_7 = i_6 % 32u;
+  let i_8 = i_6 / 32u;
+  let i_9 = i_8 % 16u;
+  let i_10 = i_8 / 16u;
+  let v_11 = i32(i_10);
+  let v_12 = f32(v_11);
+  let x_13 = b0[i_9 * 32u + i_7];
+  let v_14 = (v_12 * x_13);
+  let v_15 = rh_sin(v_14);
+  let i_16 = ((i_5) * 16u + i_2) * 32u + i_0;
+  let i_17 = i_16 % 32u;
+  let i_18 = i_16 / 32u;
+  let i_19 = i_18 % 16u;
+  let i_20 = i_18 / 16u;
+  let v_21 = i32(i_20);
+  let v_22 = f32(v_21);
+  let x_23 = b0[i_19 * 32u + i_17];
+  let v_24 = (v_22 * x_23);
+  let v_25 = rh_cos(v_24);
+  let v_26 = select(v_15, v_25, i_4 < 1u);
+  b1[flat] = v_26;
 }

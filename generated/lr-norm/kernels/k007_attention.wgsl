@@ -1,4 +1,4 @@
-// rhc attention kernel: partial softmax(q k^T * scale, causal) v over 64 key chunks for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]
+// rhc attention kernel: softmax(q k^T * scale, causal) v for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]: 32 key chunks per query, combined in workgroup memory
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -6,6 +6,9 @@ struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(2) var<storage, read> b1: array<f32>;
 @group(0) @binding(3) var<storage, read> b2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> b3: array<f32>;
+var<workgroup> partMax: array<f32, 32>;
+var<workgroup> partSum: array<f32, 32>;
+var<workgroup> partOut: array<vec4<f32>, 512>;
 
 fn ldq(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
   let x_2 = b0[i0 * (1024u * u.d1) + i1 * (64u * u.d1) + i2 * 64u + i3];
@@ -22,7 +25,7 @@ fn ldv(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
   return x_4;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(32, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32) {
   _ = u.d0;
@@ -33,10 +36,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let i_0 = wid.x % 16u;
   let i_1 = wid.x / 16u;
   let i = wid.y;
-  let len = max(16u, ((u.d2 + u.d1) + 63u) / 64u);
+  let len = max(16u, ((u.d2 + u.d1) + 31u) / 32u);
   let end = min(i + (u.d2) + 1u, (u.d2 + u.d1));
   let lo = lix * len;
-  if (lo >= end) { return; }
   let q0 = vec4<f32>(ldq(i_1, i_0, i, 0u), ldq(i_1, i_0, i, 1u), ldq(i_1, i_0, i, 2u), ldq(i_1, i_0, i, 3u));
   let q1 = vec4<f32>(ldq(i_1, i_0, i, 4u), ldq(i_1, i_0, i, 5u), ldq(i_1, i_0, i, 6u), ldq(i_1, i_0, i, 7u));
   let q2 = vec4<f32>(ldq(i_1, i_0, i, 8u), ldq(i_1, i_0, i, 9u), ldq(i_1, i_0, i, 10u), ldq(i_1, i_0, i, 11u));
@@ -95,71 +97,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     o15 = o15 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 60u), ldv(i_1, i_0, j, 61u), ldv(i_1, i_0, j, 62u), ldv(i_1, i_0, j, 63u));
     m = mNew;
   }
-  let at = ((wid.x * 4u + i) * 64u + lix) * 66u;
-  b3[at] = m;
-  b3[at + 1u] = total;
-  b3[at + 2u] = o0.x;
-  b3[at + 3u] = o0.y;
-  b3[at + 4u] = o0.z;
-  b3[at + 5u] = o0.w;
-  b3[at + 6u] = o1.x;
-  b3[at + 7u] = o1.y;
-  b3[at + 8u] = o1.z;
-  b3[at + 9u] = o1.w;
-  b3[at + 10u] = o2.x;
-  b3[at + 11u] = o2.y;
-  b3[at + 12u] = o2.z;
-  b3[at + 13u] = o2.w;
-  b3[at + 14u] = o3.x;
-  b3[at + 15u] = o3.y;
-  b3[at + 16u] = o3.z;
-  b3[at + 17u] = o3.w;
-  b3[at + 18u] = o4.x;
-  b3[at + 19u] = o4.y;
-  b3[at + 20u] = o4.z;
-  b3[at + 21u] = o4.w;
-  b3[at + 22u] = o5.x;
-  b3[at + 23u] = o5.y;
-  b3[at + 24u] = o5.z;
-  b3[at + 25u] = o5.w;
-  b3[at + 26u] = o6.x;
-  b3[at + 27u] = o6.y;
-  b3[at + 28u] = o6.z;
-  b3[at + 29u] = o6.w;
-  b3[at + 30u] = o7.x;
-  b3[at + 31u] = o7.y;
-  b3[at + 32u] = o7.z;
-  b3[at + 33u] = o7.w;
-  b3[at + 34u] = o8.x;
-  b3[at + 35u] = o8.y;
-  b3[at + 36u] = o8.z;
-  b3[at + 37u] = o8.w;
-  b3[at + 38u] = o9.x;
-  b3[at + 39u] = o9.y;
-  b3[at + 40u] = o9.z;
-  b3[at + 41u] = o9.w;
-  b3[at + 42u] = o10.x;
-  b3[at + 43u] = o10.y;
-  b3[at + 44u] = o10.z;
-  b3[at + 45u] = o10.w;
-  b3[at + 46u] = o11.x;
-  b3[at + 47u] = o11.y;
-  b3[at + 48u] = o11.z;
-  b3[at + 49u] = o11.w;
-  b3[at + 50u] = o12.x;
-  b3[at + 51u] = o12.y;
-  b3[at + 52u] = o12.z;
-  b3[at + 53u] = o12.w;
-  b3[at + 54u] = o13.x;
-  b3[at + 55u] = o13.y;
-  b3[at + 56u] = o13.z;
-  b3[at + 57u] = o13.w;
-  b3[at + 58u] = o14.x;
-  b3[at + 59u] = o14.y;
-  b3[at + 60u] = o14.z;
-  b3[at + 61u] = o14.w;
-  b3[at + 62u] = o15.x;
-  b3[at + 63u] = o15.y;
-  b3[at + 64u] = o15.z;
-  b3[at + 65u] = o15.w;
+  partMax[lix] = m;
+  partSum[lix] = total;
+  partOut[lix * 16u + 0u] = o0;
+  partOut[lix * 16u + 1u] = o1;
+  partOut[lix * 16u + 2u] = o2;
+  partOut[lix * 16u + 3u] = o3;
+  partOut[lix * 16u + 4u] = o4;
+  partOut[lix * 16u + 5u] = o5;
+  partOut[lix * 16u + 6u] = o6;
+  partOut[lix * 16u + 7u] = o7;
+  partOut[lix * 16u + 8u] = o8;
+  partOut[lix * 16u + 9u] = o9;
+  partOut[lix * 16u + 10u] = o10;
+  partOut[lix * 16u + 11u] = o11;
+  partOut[lix * 16u + 12u] = o12;
+  partOut[lix * 16u + 13u] = o13;
+  partOut[lix * 16u + 14u] = o14;
+  partOut[lix * 16u + 15u] = o15;
+  workgroupBarrier();
+  let used = (end + len - 1u) / len;
+  var mx = -3.0e38f;
+  for (var c = 0u; c < used; c++) { mx = max(mx, partMax[c]); }
+  var sum = 0.0f;
+  for (var c = 0u; c < used; c++) { sum += exp(partMax[c] - mx) * partSum[c]; }
+  for (var d = lix; d < 64u; d += 32u) {
+    var acc = 0.0f;
+    for (var c = 0u; c < used; c++) { acc += exp(partMax[c] - mx) * partOut[c * 16u + d / 4u][d % 4u]; }
+    b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + d] = acc / sum;
+  }
 }

@@ -16,43 +16,25 @@ fn epilogue(acc: f32, i0: u32, i1: u32, i2: u32, flat: u32) -> f32 {
   return v_5;
 }
 
-fn rh_sincos(x: f32) -> vec2<f32> {
-  let j = round(x * 0.636619772367581343f);
-  let r = ((x - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.54978995489188216e-8f;
-  let z = r * r;
-  let s = r + r * z * ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f);
-  let c = 1.0f - 0.5f * z + z * z * ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f);
-  let q = i32(j) & 3i;
-  if (q == 0i) { return vec2<f32>(s, c); }
-  if (q == 1i) { return vec2<f32>(c, -s); }
-  if (q == 2i) { return vec2<f32>(-s, -c); }
-  return vec2<f32>(-c, s);
-}
-
-fn rh_cos(x: f32) -> f32 { return rh_sincos(x).y; }
-
-fn rh_sin(x: f32) -> f32 { return rh_sincos(x).x; }
-
 fn qkv_store(acc: f32, accp: f32, i0: u32, i1: u32, i2: u32, flat: u32) {
   let part = i2 / 1024u;
   let c = i2 % 1024u;
   let h = c / 64u;
   let d = c % 64u;
-  let x_6 = b3[i1 * 512u + h * 32u + (d >> 1u)];
-  let v_7 = rh_cos(x_6);
-  let c_8 = v_7;
-  let v_9 = rh_sin(x_6);
-  let s_10 = v_9;
-  let x_11 = epilogue(acc, i0, i1, i2, flat);
-  let xp_12 = epilogue(accp, i0, i1, (i2 ^ 1u), (flat ^ 1u));
-  let r_13 = select(xp_12 * s_10 + x_11 * c_8, x_11 * c_8 - xp_12 * s_10, (d & 1u) == 0u);
-  let plain = x_11;
-  let at_14 = i0 * (1024u * u.d1) + h * (64u * u.d1) + i1 * 64u + d;
+  let x_6 = b3[i1 * 1024u + h * 32u + (d >> 1u)];
+  let c_7 = x_6;
+  let x_8 = b3[512u + i1 * 1024u + h * 32u + (d >> 1u)];
+  let s_9 = x_8;
+  let x_10 = epilogue(acc, i0, i1, i2, flat);
+  let xp_11 = epilogue(accp, i0, i1, (i2 ^ 1u), (flat ^ 1u));
+  let r_12 = select(xp_11 * s_9 + x_10 * c_7, x_10 * c_7 - xp_11 * s_9, (d & 1u) == 0u);
+  let plain = x_10;
+  let at_13 = i0 * (1024u * u.d1) + h * (64u * u.d1) + i1 * 64u + d;
+  let at_14 = (64u * u.d2) + i0 * 1048576u + h * 65536u + i1 * 64u + d;
   let at_15 = (64u * u.d2) + i0 * 1048576u + h * 65536u + i1 * 64u + d;
-  let at_16 = (64u * u.d2) + i0 * 1048576u + h * 65536u + i1 * 64u + d;
-  if (part == 0u) { b4[at_14] = r_13; }
-  else if (part == 1u) { b5[at_15] = r_13; }
-  else if (part == 2u) { b6[at_16] = plain; }
+  if (part == 0u) { b4[at_13] = r_12; }
+  else if (part == 1u) { b5[at_14] = r_12; }
+  else if (part == 2u) { b6[at_15] = plain; }
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -132,31 +114,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let i_2 = m_0 % (u.d1);
   let i_3 = m_0 / (u.d1);
   if (row + 0u < mEnd && col + 0u < nEnd) { qkv_store(acc0.x, acc0.y, i_3, i_2, n_1, 0u + m_0 * 3072u + n_1); }
-  let n_17 = col + 1u;
-  if (row + 0u < mEnd && col + 1u < nEnd) { qkv_store(acc0.y, acc0.x, i_3, i_2, n_17, 0u + m_0 * 3072u + n_17); }
-  let n_18 = col + 2u;
-  if (row + 0u < mEnd && col + 2u < nEnd) { qkv_store(acc0.z, acc0.w, i_3, i_2, n_18, 0u + m_0 * 3072u + n_18); }
-  let n_19 = col + 3u;
-  if (row + 0u < mEnd && col + 3u < nEnd) { qkv_store(acc0.w, acc0.z, i_3, i_2, n_19, 0u + m_0 * 3072u + n_19); }
-  let m_20 = row + 1u;
-  let i_21 = m_20 % (u.d1);
-  let i_22 = m_20 / (u.d1);
-  if (row + 1u < mEnd && col + 0u < nEnd) { qkv_store(acc1.x, acc1.y, i_22, i_21, n_1, 0u + m_20 * 3072u + n_1); }
-  if (row + 1u < mEnd && col + 1u < nEnd) { qkv_store(acc1.y, acc1.x, i_22, i_21, n_17, 0u + m_20 * 3072u + n_17); }
-  if (row + 1u < mEnd && col + 2u < nEnd) { qkv_store(acc1.z, acc1.w, i_22, i_21, n_18, 0u + m_20 * 3072u + n_18); }
-  if (row + 1u < mEnd && col + 3u < nEnd) { qkv_store(acc1.w, acc1.z, i_22, i_21, n_19, 0u + m_20 * 3072u + n_19); }
-  let m_23 = row + 2u;
-  let i_24 = m_23 % (u.d1);
-  let i_25 = m_23 / (u.d1);
-  if (row + 2u < mEnd && col + 0u < nEnd) { qkv_store(acc2.x, acc2.y, i_25, i_24, n_1, 0u + m_23 * 3072u + n_1); }
-  if (row + 2u < mEnd && col + 1u < nEnd) { qkv_store(acc2.y, acc2.x, i_25, i_24, n_17, 0u + m_23 * 3072u + n_17); }
-  if (row + 2u < mEnd && col + 2u < nEnd) { qkv_store(acc2.z, acc2.w, i_25, i_24, n_18, 0u + m_23 * 3072u + n_18); }
-  if (row + 2u < mEnd && col + 3u < nEnd) { qkv_store(acc2.w, acc2.z, i_25, i_24, n_19, 0u + m_23 * 3072u + n_19); }
-  let m_26 = row + 3u;
-  let i_27 = m_26 % (u.d1);
-  let i_28 = m_26 / (u.d1);
-  if (row + 3u < mEnd && col + 0u < nEnd) { qkv_store(acc3.x, acc3.y, i_28, i_27, n_1, 0u + m_26 * 3072u + n_1); }
-  if (row + 3u < mEnd && col + 1u < nEnd) { qkv_store(acc3.y, acc3.x, i_28, i_27, n_17, 0u + m_26 * 3072u + n_17); }
-  if (row + 3u < mEnd && col + 2u < nEnd) { qkv_store(acc3.z, acc3.w, i_28, i_27, n_18, 0u + m_26 * 3072u + n_18); }
-  if (row + 3u < mEnd && col + 3u < nEnd) { qkv_store(acc3.w, acc3.z, i_28, i_27, n_19, 0u + m_26 * 3072u + n_19); }
+  let n_16 = col + 1u;
+  if (row + 0u < mEnd && col + 1u < nEnd) { qkv_store(acc0.y, acc0.x, i_3, i_2, n_16, 0u + m_0 * 3072u + n_16); }
+  let n_17 = col + 2u;
+  if (row + 0u < mEnd && col + 2u < nEnd) { qkv_store(acc0.z, acc0.w, i_3, i_2, n_17, 0u + m_0 * 3072u + n_17); }
+  let n_18 = col + 3u;
+  if (row + 0u < mEnd && col + 3u < nEnd) { qkv_store(acc0.w, acc0.z, i_3, i_2, n_18, 0u + m_0 * 3072u + n_18); }
+  let m_19 = row + 1u;
+  let i_20 = m_19 % (u.d1);
+  let i_21 = m_19 / (u.d1);
+  if (row + 1u < mEnd && col + 0u < nEnd) { qkv_store(acc1.x, acc1.y, i_21, i_20, n_1, 0u + m_19 * 3072u + n_1); }
+  if (row + 1u < mEnd && col + 1u < nEnd) { qkv_store(acc1.y, acc1.x, i_21, i_20, n_16, 0u + m_19 * 3072u + n_16); }
+  if (row + 1u < mEnd && col + 2u < nEnd) { qkv_store(acc1.z, acc1.w, i_21, i_20, n_17, 0u + m_19 * 3072u + n_17); }
+  if (row + 1u < mEnd && col + 3u < nEnd) { qkv_store(acc1.w, acc1.z, i_21, i_20, n_18, 0u + m_19 * 3072u + n_18); }
+  let m_22 = row + 2u;
+  let i_23 = m_22 % (u.d1);
+  let i_24 = m_22 / (u.d1);
+  if (row + 2u < mEnd && col + 0u < nEnd) { qkv_store(acc2.x, acc2.y, i_24, i_23, n_1, 0u + m_22 * 3072u + n_1); }
+  if (row + 2u < mEnd && col + 1u < nEnd) { qkv_store(acc2.y, acc2.x, i_24, i_23, n_16, 0u + m_22 * 3072u + n_16); }
+  if (row + 2u < mEnd && col + 2u < nEnd) { qkv_store(acc2.z, acc2.w, i_24, i_23, n_17, 0u + m_22 * 3072u + n_17); }
+  if (row + 2u < mEnd && col + 3u < nEnd) { qkv_store(acc2.w, acc2.z, i_24, i_23, n_18, 0u + m_22 * 3072u + n_18); }
+  let m_25 = row + 3u;
+  let i_26 = m_25 % (u.d1);
+  let i_27 = m_25 / (u.d1);
+  if (row + 3u < mEnd && col + 0u < nEnd) { qkv_store(acc3.x, acc3.y, i_27, i_26, n_1, 0u + m_25 * 3072u + n_1); }
+  if (row + 3u < mEnd && col + 1u < nEnd) { qkv_store(acc3.y, acc3.x, i_27, i_26, n_16, 0u + m_25 * 3072u + n_16); }
+  if (row + 3u < mEnd && col + 2u < nEnd) { qkv_store(acc3.z, acc3.w, i_27, i_26, n_17, 0u + m_25 * 3072u + n_17); }
+  if (row + 3u < mEnd && col + 3u < nEnd) { qkv_store(acc3.w, acc3.z, i_27, i_26, n_18, 0u + m_25 * 3072u + n_18); }
 }

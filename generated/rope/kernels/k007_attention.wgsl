@@ -1,4 +1,4 @@
-// rhc attention kernel: softmax(q k^T * scale, causal) v for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]: a thread per query
+// rhc attention kernel: softmax(q k^T * scale, causal) v for q [d0, 16, d1, 64], k [d0, 16, d1 + d2, 64]: 32 key chunks per query, combined in workgroup memory
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -6,6 +6,9 @@ struct Params { d0: u32, d1: u32, d2: u32, d3: u32 }
 @group(0) @binding(2) var<storage, read> b1: array<f32>;
 @group(0) @binding(3) var<storage, read> b2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> b3: array<f32>;
+var<workgroup> partMax: array<f32, 32>;
+var<workgroup> partSum: array<f32, 32>;
+var<workgroup> partOut: array<vec4<f32>, 512>;
 
 fn ldq(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
   let x_2 = b0[i0 * (1024u * u.d1) + i1 * (64u * u.d1) + i2 * 64u + i3];
@@ -22,7 +25,7 @@ fn ldv(i0: u32, i1: u32, i2: u32, i3: u32) -> f32 {
   return x_4;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(32, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32) {
   _ = u.d0;
@@ -30,10 +33,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   _ = &b1;
   _ = &b2;
   _ = &b3;
-  let i = gid.x;
-  if (i >= (u.d1)) { return; }
-  let i_0 = wid.y % 16u;
-  let i_1 = wid.y / 16u;
+  let i_0 = wid.x % 16u;
+  let i_1 = wid.x / 16u;
+  let i = wid.y;
+  let len = max(16u, ((u.d2 + u.d1) + 31u) / 32u);
+  let end = min(i + (u.d2) + 1u, (u.d2 + u.d1));
+  let lo = lix * len;
   let q0 = vec4<f32>(ldq(i_1, i_0, i, 0u), ldq(i_1, i_0, i, 1u), ldq(i_1, i_0, i, 2u), ldq(i_1, i_0, i, 3u));
   let q1 = vec4<f32>(ldq(i_1, i_0, i, 4u), ldq(i_1, i_0, i, 5u), ldq(i_1, i_0, i, 6u), ldq(i_1, i_0, i, 7u));
   let q2 = vec4<f32>(ldq(i_1, i_0, i, 8u), ldq(i_1, i_0, i, 9u), ldq(i_1, i_0, i, 10u), ldq(i_1, i_0, i, 11u));
@@ -68,7 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var o15 = vec4<f32>();
   var m = -3.0e38f;
   var total = 0.0f;
-  for (var j = 0u; j < min(i + (u.d2) + 1u, (u.d2 + u.d1)); j++) {
+  for (var j = lo; j < min(lo + len, end); j++) {
     let s = (dot(q0, vec4<f32>(ldk(i_1, i_0, j, 0u), ldk(i_1, i_0, j, 1u), ldk(i_1, i_0, j, 2u), ldk(i_1, i_0, j, 3u))) + dot(q1, vec4<f32>(ldk(i_1, i_0, j, 4u), ldk(i_1, i_0, j, 5u), ldk(i_1, i_0, j, 6u), ldk(i_1, i_0, j, 7u))) + dot(q2, vec4<f32>(ldk(i_1, i_0, j, 8u), ldk(i_1, i_0, j, 9u), ldk(i_1, i_0, j, 10u), ldk(i_1, i_0, j, 11u))) + dot(q3, vec4<f32>(ldk(i_1, i_0, j, 12u), ldk(i_1, i_0, j, 13u), ldk(i_1, i_0, j, 14u), ldk(i_1, i_0, j, 15u))) + dot(q4, vec4<f32>(ldk(i_1, i_0, j, 16u), ldk(i_1, i_0, j, 17u), ldk(i_1, i_0, j, 18u), ldk(i_1, i_0, j, 19u))) + dot(q5, vec4<f32>(ldk(i_1, i_0, j, 20u), ldk(i_1, i_0, j, 21u), ldk(i_1, i_0, j, 22u), ldk(i_1, i_0, j, 23u))) + dot(q6, vec4<f32>(ldk(i_1, i_0, j, 24u), ldk(i_1, i_0, j, 25u), ldk(i_1, i_0, j, 26u), ldk(i_1, i_0, j, 27u))) + dot(q7, vec4<f32>(ldk(i_1, i_0, j, 28u), ldk(i_1, i_0, j, 29u), ldk(i_1, i_0, j, 30u), ldk(i_1, i_0, j, 31u))) + dot(q8, vec4<f32>(ldk(i_1, i_0, j, 32u), ldk(i_1, i_0, j, 33u), ldk(i_1, i_0, j, 34u), ldk(i_1, i_0, j, 35u))) + dot(q9, vec4<f32>(ldk(i_1, i_0, j, 36u), ldk(i_1, i_0, j, 37u), ldk(i_1, i_0, j, 38u), ldk(i_1, i_0, j, 39u))) + dot(q10, vec4<f32>(ldk(i_1, i_0, j, 40u), ldk(i_1, i_0, j, 41u), ldk(i_1, i_0, j, 42u), ldk(i_1, i_0, j, 43u))) + dot(q11, vec4<f32>(ldk(i_1, i_0, j, 44u), ldk(i_1, i_0, j, 45u), ldk(i_1, i_0, j, 46u), ldk(i_1, i_0, j, 47u))) + dot(q12, vec4<f32>(ldk(i_1, i_0, j, 48u), ldk(i_1, i_0, j, 49u), ldk(i_1, i_0, j, 50u), ldk(i_1, i_0, j, 51u))) + dot(q13, vec4<f32>(ldk(i_1, i_0, j, 52u), ldk(i_1, i_0, j, 53u), ldk(i_1, i_0, j, 54u), ldk(i_1, i_0, j, 55u))) + dot(q14, vec4<f32>(ldk(i_1, i_0, j, 56u), ldk(i_1, i_0, j, 57u), ldk(i_1, i_0, j, 58u), ldk(i_1, i_0, j, 59u))) + dot(q15, vec4<f32>(ldk(i_1, i_0, j, 60u), ldk(i_1, i_0, j, 61u), ldk(i_1, i_0, j, 62u), ldk(i_1, i_0, j, 63u)))) * 0.125f;
     let mNew = max(m, s);
     let corr = exp(m - mNew);
@@ -92,69 +97,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     o15 = o15 * corr + p * vec4<f32>(ldv(i_1, i_0, j, 60u), ldv(i_1, i_0, j, 61u), ldv(i_1, i_0, j, 62u), ldv(i_1, i_0, j, 63u));
     m = mNew;
   }
-  let inv = 1.0f / total;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 0u] = o0.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 1u] = o0.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 2u] = o0.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 3u] = o0.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 4u] = o1.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 5u] = o1.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 6u] = o1.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 7u] = o1.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 8u] = o2.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 9u] = o2.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 10u] = o2.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 11u] = o2.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 12u] = o3.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 13u] = o3.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 14u] = o3.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 15u] = o3.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 16u] = o4.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 17u] = o4.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 18u] = o4.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 19u] = o4.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 20u] = o5.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 21u] = o5.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 22u] = o5.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 23u] = o5.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 24u] = o6.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 25u] = o6.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 26u] = o6.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 27u] = o6.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 28u] = o7.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 29u] = o7.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 30u] = o7.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 31u] = o7.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 32u] = o8.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 33u] = o8.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 34u] = o8.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 35u] = o8.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 36u] = o9.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 37u] = o9.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 38u] = o9.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 39u] = o9.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 40u] = o10.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 41u] = o10.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 42u] = o10.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 43u] = o10.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 44u] = o11.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 45u] = o11.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 46u] = o11.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 47u] = o11.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 48u] = o12.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 49u] = o12.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 50u] = o12.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 51u] = o12.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 52u] = o13.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 53u] = o13.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 54u] = o13.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 55u] = o13.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 56u] = o14.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 57u] = o14.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 58u] = o14.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 59u] = o14.w * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 60u] = o15.x * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 61u] = o15.y * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 62u] = o15.z * inv;
-  b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + 63u] = o15.w * inv;
+  partMax[lix] = m;
+  partSum[lix] = total;
+  partOut[lix * 16u + 0u] = o0;
+  partOut[lix * 16u + 1u] = o1;
+  partOut[lix * 16u + 2u] = o2;
+  partOut[lix * 16u + 3u] = o3;
+  partOut[lix * 16u + 4u] = o4;
+  partOut[lix * 16u + 5u] = o5;
+  partOut[lix * 16u + 6u] = o6;
+  partOut[lix * 16u + 7u] = o7;
+  partOut[lix * 16u + 8u] = o8;
+  partOut[lix * 16u + 9u] = o9;
+  partOut[lix * 16u + 10u] = o10;
+  partOut[lix * 16u + 11u] = o11;
+  partOut[lix * 16u + 12u] = o12;
+  partOut[lix * 16u + 13u] = o13;
+  partOut[lix * 16u + 14u] = o14;
+  partOut[lix * 16u + 15u] = o15;
+  workgroupBarrier();
+  let used = (end + len - 1u) / len;
+  var mx = -3.0e38f;
+  for (var c = 0u; c < used; c++) { mx = max(mx, partMax[c]); }
+  var sum = 0.0f;
+  for (var c = 0u; c < used; c++) { sum += exp(partMax[c] - mx) * partSum[c]; }
+  for (var d = lix; d < 64u; d += 32u) {
+    var acc = 0.0f;
+    for (var c = 0u; c < used; c++) { acc += exp(partMax[c] - mx) * partOut[c * 16u + d / 4u][d % 4u]; }
+    b3[i_1 * (1024u * u.d1) + i_0 * 64u + i * 1024u + d] = acc / sum;
+  }
 }

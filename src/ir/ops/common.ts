@@ -1,5 +1,6 @@
 // Type-rule helpers shared by the op families.
 
+import { DTYPES } from '../dtypes.ts';
 import { type Dim, dimEq, shapeToString } from '../dims.ts';
 import { OpTypeError, type TensorType, typeToString } from '../types.ts';
 import { normaliseAxis } from '../reference.ts';
@@ -32,7 +33,7 @@ export function sameDtype(op: string, ...types: TensorType[]): void {
 }
 
 export function requireFloat(op: string, t: TensorType): void {
-  if (t.dtype !== 'f32') throw new OpTypeError(`${op}: expected a float tensor, got ${typeToString(t)}`);
+  if (!DTYPES[t.dtype].float) throw new OpTypeError(`${op}: expected a float tensor, got ${typeToString(t)}`);
 }
 
 export function checkAxis(op: string, axis: number, rank: number): number {

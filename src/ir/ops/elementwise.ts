@@ -1,6 +1,7 @@
 // Elementwise ops: unary math, binary arithmetic with NumPy broadcasting, dtype casts.
 // Each op is one scalar function; the type rule and the loop are shared.
 
+import { DTYPE_NAMES, isDType } from '../dtypes.ts';
 import { defineOps, type OpDef } from '../registry.ts';
 import { OpTypeError, type DType, tensorType } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes } from '../reference.ts';
@@ -60,7 +61,7 @@ const cast: OpDef<CastAttrs> = {
   arity: [1, 1],
   pure: true,
   inferType: ([x], a) => {
-    if (a.to !== 'f32' && a.to !== 'i32') throw new OpTypeError(`cast: unknown dtype ${a.to}`);
+    if (!isDType(a.to)) throw new OpTypeError(`cast: unknown dtype ${String(a.to)} (dtypes: ${DTYPE_NAMES.join(', ')})`);
     return tensorType(a.to, x.shape);
   },
   evaluate: ([x], a, env) => {

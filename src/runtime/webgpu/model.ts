@@ -5,6 +5,7 @@
 // lm_head on that many final positions, every one for a forward and one for a decoder.
 // Browser-safe: no Node APIs, the same file runs in a page.
 
+import { DTYPES } from '../../ir/dtypes.ts';
 import { RhcError } from '../../errors.ts';
 import { evalDimText, type PlanIO, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { checkAppend, positions, type Decoder } from '../decoder.ts';
@@ -173,7 +174,8 @@ export class WebGpuModel {
       const data = inputs.get(input.name)!;
       const want = input.shape.reduce<number>((a, x) => a * evalDimText(x, dims), 1);
       if (!data || data.length !== want) throw new RhcError(`input '${input.name}' needs ${want} values for [${input.shape.join(', ')}], got ${data?.length ?? 0}`);
-      if ((input.dtype === 'i32') !== data instanceof Int32Array) throw new RhcError(`input '${input.name}' must be ${input.dtype === 'i32' ? 'an Int32Array' : 'a Float32Array'}`);
+      const array = DTYPES[input.dtype].array;
+      if (!(data instanceof array)) throw new RhcError(`input '${input.name}' must be given as ${array.name} (${input.dtype})`);
       if (input.indexes) checkIndexes(input, data as Int32Array);
     }
     return this.program.run({ dims, inputs, caches, reads });

@@ -2,6 +2,7 @@
 // out-of-memory names the tensor), weights and constants uploaded once, chunked tensors as one
 // GPUBuffer per chunk of whole rows.
 
+import { byteSize, DTYPES } from '../../ir/dtypes.ts';
 import { RhcError } from '../../errors.ts';
 import { chunkElements, type PlanBuffer, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, createBuffersChecked, type GpuContext } from './device.ts';
@@ -36,7 +37,7 @@ function describe(b: PlanBuffer): string {
 function chunkSizes(b: PlanBuffer): number[] {
   const c = b.chunking;
   if (!c) return [b.bytes];
-  return Array.from({ length: c.chunks }, (_, i) => Math.min(c.rowsPerChunk, c.rows - i * c.rowsPerChunk) * c.rowElements * 4);
+  return Array.from({ length: c.chunks }, (_, i) => byteSize(b.dtype, Math.min(c.rowsPerChunk, c.rows - i * c.rowsPerChunk) * c.rowElements));
 }
 
 async function allocate(ctx: GpuContext, b: PlanBuffer): Promise<ChunkedBuffer> {
@@ -81,7 +82,7 @@ function constantData(constants: Uint8Array | undefined, b: PlanBuffer): Float32
     throw new RhcError(`the artifact's constants (${constants?.byteLength ?? 0} bytes) do not hold '${b.label}' (bytes ${c.byteOffset}..${c.byteOffset + c.byteLength})`);
   // Copy: the blob's offset into its ArrayBuffer need not be 4-aligned.
   const bytes = constants.slice(c.byteOffset, c.byteOffset + c.byteLength);
-  return b.dtype === 'f32' ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
+  return new DTYPES[b.dtype].array(bytes.buffer);
 }
 
 /** Every buffer of the plan, filled where the plan says what fills it. */

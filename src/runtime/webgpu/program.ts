@@ -4,6 +4,7 @@
 // inputs and uniforms, encodes every dispatch into one compute pass, copies only the requested
 // ranges out, and submits once. Nothing here is Node-specific: browsers run the same file.
 
+import { byteSize, DTYPES, type DType } from '../../ir/dtypes.ts';
 import { checkPlan, chunkElements, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, MapMode, createBuffersChecked, fromGpuError, type GpuContext } from './device.ts';
 import { PipelineCache } from './pipelines.ts';
@@ -14,7 +15,7 @@ export type { CacheSet, WeightSource } from './program-buffers.ts';
 /** Elements [start, start + count) of a plan buffer, read back after a run. */
 export interface ReadRequest {
   buffer: number;
-  dtype: 'f32' | 'i32';
+  dtype: DType;
   start: number;
   count: number;
 }
@@ -207,8 +208,8 @@ export class PlanProgram {
       if (validation || oom) throw fromGpuError((validation ?? oom)!, 'running the model');
       await Promise.all(staging.map((s) => s.mapAsync(MapMode.READ)));
       return req.reads.map((r, i) => {
-        const bytes = staging[i].getMappedRange(0, Math.max(r.count * 4, 4));
-        return r.dtype === 'f32' ? new Float32Array(bytes.slice(0, r.count * 4)) : new Int32Array(bytes.slice(0, r.count * 4));
+        const bytes = byteSize(r.dtype, r.count);
+        return new DTYPES[r.dtype].array(staging[i].getMappedRange(0, Math.max(bytes, 4)).slice(0, bytes));
       });
     } catch (e) {
       ctx.throwIfFailed(); // a lost device explains a failed mapAsync better
@@ -221,12 +222,13 @@ export class PlanProgram {
   /** Copies elements [start, start+count) of a (possibly chunked) buffer into a new staging buffer. */
   private copyOut(encoder: GPUCommandEncoder, r: ReadRequest): GPUBuffer {
     const source = this.buffers.get(r.buffer)!;
-    const staging = this.ctx.device.createBuffer({ label: 'rhc readback', size: Math.max(16, Math.ceil((r.count * 4) / 16) * 16), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const size = DTYPES[r.dtype].bytes;
+    const staging = this.ctx.device.createBuffer({ label: 'rhc readback', size: Math.max(16, Math.ceil((r.count * size) / 16) * 16), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     const per = source.chunkElements;
     for (let c = 0; c < source.chunks.length; c++) {
       const lo = Math.max(r.start, c * per);
       const hi = Math.min(r.start + r.count, (c + 1) * per);
-      if (hi > lo) encoder.copyBufferToBuffer(source.chunks[c], (lo - c * per) * 4, staging, (lo - r.start) * 4, (hi - lo) * 4);
+      if (hi > lo) encoder.copyBufferToBuffer(source.chunks[c], (lo - c * per) * size, staging, (lo - r.start) * size, (hi - lo) * size);
     }
     return staging;
   }
@@ -270,5 +272,5 @@ function checkLimits(ctx: GpuContext, plan: WebGpuPlan): void {
 }
 
 function bindingBytes(b: PlanBuffer): number {
-  return b.chunking ? chunkElements(b.chunking) * 4 : b.bytes;
+  return b.chunking ? byteSize(b.dtype, chunkElements(b.chunking)) : b.bytes;
 }

@@ -1,15 +1,15 @@
 // Attention's WGSL kernels (backends/webgpu/ops/attention.ts) on SwiftShader against the f64
 // reference interpreter: the per-query and the tiled prefill kernels at lengths that are not
 // multiples of their blocks, with KV-cache offsets (Sk > Sq); the split-context decode path at
-// contexts of 1, 17 and 300 keys (one, two and 19 chunks); head sizes 8, 16, 64 and a scalar 6.
-// And from the plan: which dispatches a run's sizes select, and that a decode step uses
-// B*H*CHUNKS threads, not B*H.
+// contexts of 1, 17 and 300 keys (one, two and up to 19 chunks); head sizes 8, 16, 64 and a
+// scalar 6. And from the plan: which dispatches a run's sizes select, and that a decode step is
+// one dispatch of B*H*chunks threads, not B*H.
 
 import { describe, expect, it } from 'vitest';
 import type { Dim } from '../../../src/ir/dims.ts';
 import { compileWebGpu, gridDimSize, type PlanDispatch, type WebGpuPlan } from '../../../backends/webgpu/index.ts';
 import { WebGpuModel } from '../../../src/runtime/webgpu/model.ts';
-import { CHUNKS, DECODE_QUERIES } from '../../../backends/webgpu/ops/attention.ts';
+import { decodeChunks, DECODE_QUERIES } from '../../../backends/webgpu/ops/attention.ts';
 import { compileSpec, randomIds, randomWeights, relativeError, runReference, SMALL } from '../../passes/fixtures.ts';
 import { buildGraph, gpu, gpuVsReference, M, N, randomTensor, useDevice } from './helpers.ts';
 
@@ -51,7 +51,7 @@ describe('prefill (Sq > DECODE_QUERIES)', () => {
   });
 });
 
-describe('decode (split over the context, then combined)', () => {
+describe('decode (split over the context, combined in workgroup memory)', () => {
   // Sq = 1 at contexts 1, 17 (two chunks of 16) and 300 (19 chunks); three queries over 300 keys.
   const sizes: [number, number][] = [[1, 1], [1, 17], [1, 300], [3, 300], [DECODE_QUERIES, 40]];
   it.each([6, 8, 16, 64])('head size %i', async (D) => {
@@ -60,10 +60,10 @@ describe('decode (split over the context, then combined)', () => {
     for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOL);
   });
 
-  it('with a static Sq of 1, the plan holds the split path alone and matches the reference', async () => {
+  it('with a static Sq of 1, the plan holds the decode kernel alone and matches the reference', async () => {
     const g = attentionGraph(16, 1);
     const plan = compileWebGpu(g, { specName: 'test', decoding: false, passes: [], bounds }).plan;
-    expect(plan.dispatches.map((d) => d.label)).toEqual([/split/, /combine/, /split/, /combine/].map((r) => expect.stringMatching(r)));
+    expect(plan.dispatches.map((d) => d.label)).toEqual([/split/, /split/].map((r) => expect.stringMatching(r)));
     const errors = await gpuVsReference(g, [feed(16, 1, 17, 300), feed(16, 1, 300, 310)], { bounds });
     for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOL);
   });
@@ -77,35 +77,33 @@ describe('the plan', () => {
   const live = (plan: WebGpuPlan, dims: Map<string, number>) => plan.dispatches.filter((d) => workgroups(d, dims) > 0);
   const threads = (plan: WebGpuPlan, d: PlanDispatch, dims: Map<string, number>) => workgroups(d, dims) * plan.kernels[d.kernel].workgroupSize.reduce((a, b) => a * b, 1);
 
-  it('dispatches the split path for a decode step (B*H*CHUNKS threads) and one prefill kernel otherwise', () => {
+  it('dispatches one decode kernel for a decode step (B*H*chunks threads) and one prefill kernel otherwise', () => {
     const plan = compileWebGpu(attentionGraph(64), { specName: 'test', decoding: false, passes: [], bounds }).plan;
     const decode = new Map([['N', 1], ['M', 300]]);
     const step = live(plan, decode);
-    expect(step.map((d) => d.label)).toEqual([/split over the context/, /combine/].map((r) => expect.stringMatching(r)));
+    expect(step.map((d) => d.label)).toEqual([expect.stringMatching(/split over the context/)]);
     const heads = LEAD[0] * LEAD[1];
-    expect(threads(plan, step[0], decode)).toBe(heads * CHUNKS);
+    expect(decodeChunks(64)).toBe(32); // 32 partials of 64 + 2 floats fill 8.4 of the 16 KiB
+    expect(threads(plan, step[0], decode)).toBe(heads * 32);
     for (const [sq, sk] of [[DECODE_QUERIES + 1, 300], [140, 140]]) {
       const prefill = live(plan, new Map([['N', sq], ['M', sk]]));
       expect(prefill).toHaveLength(1);
-      for (const d of prefill) expect(d.label).not.toMatch(/split|combine/);
+      for (const d of prefill) expect(d.label).not.toMatch(/split/);
     }
-    // The partials are planned once, at the bounds: one scratch of [B*H*DECODE_QUERIES*CHUNKS, D + 2] per attention.
-    // (the buffer the split writes and the combine reads, the only one they share).
-    const [split, combine] = step;
-    const shared = split.bindings.filter((b) => combine.bindings.some((c) => c.buffer === b.buffer));
-    expect(shared).toHaveLength(1);
-    const scratch = plan.buffers.find((b) => b.id === shared[0].buffer)!;
-    expect(scratch.role).toBe('activation');
-    expect(scratch.bytes).toBeGreaterThanOrEqual(heads * DECODE_QUERIES * CHUNKS * (64 + 2) * 4);
+    // The partials never reach global memory: the kernel binds q, k, v and its output only.
+    expect(step[0].bindings).toHaveLength(4);
   });
 
-  it('falls back to one prefill kernel for every Sq when the partials exceed one binding', () => {
-    // q, k, v and the outputs (153,600 bytes each) fit; the partials (405,504 bytes) do not.
-    const small = { N: 100, M: 100 };
-    const plan = compileWebGpu(attentionGraph(64), { specName: 'test', decoding: false, passes: [], bounds: small, maxBindingBytes: 200_000 }).plan;
-    expect(plan.buffers.some((b) => b.chunking)).toBe(false);
-    expect(plan.dispatches.map((d) => d.label).join('\n')).not.toMatch(/split|combine/);
-    expect(live(plan, new Map([['N', 1], ['M', 300]]))).toHaveLength(1);
+  it('decode: partials in workgroup memory within 16 KiB, one barrier outside any per-thread branch', () => {
+    for (const D of [6, 64, 128]) {
+      const a = compileWebGpu(attentionGraph(D, 1), { specName: 'test', decoding: false, passes: [], bounds });
+      const code = a.kernels[a.plan.kernels[a.plan.dispatches[0].kernel].file];
+      const bytes = [...code.matchAll(/var<workgroup> \w+: array<(f32|vec4<f32>), (\d+)>/g)].reduce((n, m) => n + Number(m[2]) * (m[1] === 'f32' ? 4 : 16), 0);
+      expect(bytes, `D = ${D}`).toBeLessThanOrEqual(16384);
+      expect(bytes, `D = ${D}`).toBe(decodeChunks(D) * (D + 2) * 4);
+      expect(code.match(/workgroupBarrier\(\)/g)).toHaveLength(1);
+      expect(code).not.toMatch(/return;/);
+    }
   });
 
   it('tiled: key and value tiles in workgroup memory within 16 KiB, barriers outside any per-thread branch', () => {

@@ -1,4 +1,4 @@
-// rhc matmul kernel: [d0, d1, 4096] @ [4096, 1024], vec4 blocks, fused epilogue
+// rhc matmul kernel: [d0, d1, 1024] @ [1024, 1024], vec4 blocks, fused epilogue
 // u.d0..: the run-time sizes in the plan's symbol order
 struct Params { d0: u32, d1: u32, d2: u32, d3: u32, nBase: u32, nEnd: u32, bRowBase: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -30,17 +30,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let nEnd = min(1024u, u.nEnd);
   let mEnd = (u.d0 * u.d1);
   if (col >= nEnd || row >= mEnd) { return; }
-  let a0Row = (0u + min(row + 0u, mEnd - 1u) * 4096u) / 4u;
-  let a1Row = (0u + min(row + 1u, mEnd - 1u) * 4096u) / 4u;
-  let a2Row = (0u + min(row + 2u, mEnd - 1u) * 4096u) / 4u;
-  let a3Row = (0u + min(row + 3u, mEnd - 1u) * 4096u) / 4u;
+  let a0Row = (0u + min(row + 0u, mEnd - 1u) * 1024u) / 4u;
+  let a1Row = (0u + min(row + 1u, mEnd - 1u) * 1024u) / 4u;
+  let a2Row = (0u + min(row + 2u, mEnd - 1u) * 1024u) / 4u;
+  let a3Row = (0u + min(row + 3u, mEnd - 1u) * 1024u) / 4u;
   let bCol = (0u + col) / 4u;
   var acc0 = vec4<f32>();
   var acc1 = vec4<f32>();
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
   if (row + 3u < mEnd) {
-    for (var kk = 0u; kk < 1024u; kk++) {
+    for (var kk = 0u; kk < 256u; kk++) {
       let a0 = b1[a0Row + kk];
       let a1 = b1[a1Row + kk];
       let a2 = b1[a2Row + kk];
@@ -56,7 +56,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
   } else {
     if (row + 0u < mEnd) {
-      for (var kk = 0u; kk < 1024u; kk++) {
+      for (var kk = 0u; kk < 256u; kk++) {
         let a0 = b1[a0Row + kk];
         let w0 = b0[bCol + (kk * 4u + 0u) * 256u];
         let w1 = b0[bCol + (kk * 4u + 1u) * 256u];
@@ -66,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
     if (row + 1u < mEnd) {
-      for (var kk = 0u; kk < 1024u; kk++) {
+      for (var kk = 0u; kk < 256u; kk++) {
         let a1 = b1[a1Row + kk];
         let w0 = b0[bCol + (kk * 4u + 0u) * 256u];
         let w1 = b0[bCol + (kk * 4u + 1u) * 256u];
@@ -76,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       }
     }
     if (row + 2u < mEnd) {
-      for (var kk = 0u; kk < 1024u; kk++) {
+      for (var kk = 0u; kk < 256u; kk++) {
         let a2 = b1[a2Row + kk];
         let w0 = b0[bCol + (kk * 4u + 0u) * 256u];
         let w1 = b0[bCol + (kk * 4u + 1u) * 256u];
