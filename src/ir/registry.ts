@@ -8,6 +8,7 @@
 import type { TensorType } from './types.ts';
 import type { Attrs } from './graph.ts';
 import type { EvalEnv, RefTensor } from './reference.ts';
+import type { Vjp } from './vjp.ts';
 import { sourceOps } from './ops/sources.ts';
 import { elementwiseOps } from './ops/elementwise.ts';
 import { reduceOps } from './ops/reduce.ts';
@@ -41,6 +42,8 @@ export interface OpDef<A = any> {
   evaluate(inputs: readonly RefTensor[], attrs: A, env: EvalEnv): RefTensor;
   /** Ops with no effect beyond their result may be deduplicated and folded; sources may not. */
   readonly pure: boolean;
+  /** The gradient rule (src/ir/vjp.ts); absent for ops autodiff does not go through yet. */
+  readonly vjp?: Vjp<A>;
 }
 
 export const OPS = {

@@ -7,11 +7,13 @@ import { OpTypeError, type DType, tensorType } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
 import { erf } from './erf.ts';
+import { mul, neg, scalar, sub, sumTo, type Vjp } from '../vjp.ts';
 
-function unary(name: string, summary: string, f: (x: number) => number, floatOnly = true): OpDef<{}> {
+function unary(name: string, summary: string, f: (x: number) => number, vjp: Vjp<{}> | undefined, floatOnly = true): OpDef<{}> {
   return {
     name,
     summary,
+    ...(vjp ? { vjp } : {}),
     category: 'elementwise',
     arity: [1, 1],
     pure: true,
@@ -27,10 +29,11 @@ function unary(name: string, summary: string, f: (x: number) => number, floatOnl
   };
 }
 
-function binary(name: string, summary: string, f: (a: number, b: number) => number, intOk: boolean): OpDef<{}> {
+function binary(name: string, summary: string, f: (a: number, b: number) => number, intOk: boolean, vjp?: Vjp<{}>): OpDef<{}> {
   return {
     name,
     summary,
+    ...(vjp ? { vjp } : {}),
     category: 'elementwise',
     arity: [2, 2],
     pure: true,
@@ -71,22 +74,43 @@ const cast: OpDef<CastAttrs> = {
   },
 };
 
+/** d/dx of a unary op as a function of (x, y): the gradient is dy * d. */
+function chain(d: (g: Parameters<Vjp>[0], x: number, y: number) => number): Vjp<{}> {
+  return (g, n, dy) => [mul(g, dy, d(g, n.inputs[0], n.output))];
+}
+
+/** A binary op's gradients, each summed back over what broadcasting added. */
+function pairwise(da: ((g: Parameters<Vjp>[0], dy: number, a: number, b: number, y: number) => number) | undefined, db: ((g: Parameters<Vjp>[0], dy: number, a: number, b: number, y: number) => number) | undefined): Vjp<{}> {
+  return (g, n, dy) => {
+    const [a, b] = n.inputs;
+    return [
+      n.wants(0) && da ? sumTo(g, da(g, dy, a, b, n.output), g.type(a).shape) : undefined,
+      n.wants(1) && db ? sumTo(g, db(g, dy, a, b, n.output), g.type(b).shape) : undefined,
+    ];
+  };
+}
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
 export const elementwiseOps = defineOps({
-  neg: unary('neg', '-x', (x) => -x, false),
-  exp: unary('exp', 'e^x', Math.exp),
-  log: unary('log', 'natural logarithm', Math.log),
-  sqrt: unary('sqrt', 'square root', Math.sqrt),
-  tanh: unary('tanh', 'hyperbolic tangent', Math.tanh),
-  erf: unary('erf', 'error function (2/sqrt(pi)) * integral_0^x e^{-t^2} dt', erf),
-  sin: unary('sin', 'sine (radians)', Math.sin),
-  cos: unary('cos', 'cosine (radians)', Math.cos),
-  abs: unary('abs', '|x|', Math.abs, false),
-  add: binary('add', 'a + b', (a, b) => a + b, true),
-  sub: binary('sub', 'a - b', (a, b) => a - b, true),
-  mul: binary('mul', 'a * b', (a, b) => a * b, true),
-  div: binary('div', 'a / b (float)', (a, b) => a / b, false),
-  pow: binary('pow', 'a ** b (float)', Math.pow, false),
+  neg: unary('neg', '-x', (x) => -x, (g, _n, dy) => [neg(g, dy)], false),
+  exp: unary('exp', 'e^x', Math.exp, chain((_g, _x, y) => y)),
+  log: unary('log', 'natural logarithm', Math.log, (g, n, dy) => [g.add('div', [dy, n.inputs[0]])]),
+  sqrt: unary('sqrt', 'square root', Math.sqrt, (g, n, dy) => [g.add('div', [dy, mul(g, scalar(g, 2), n.output)])]),
+  tanh: unary('tanh', 'hyperbolic tangent', Math.tanh, chain((g, _x, y) => sub(g, scalar(g, 1), mul(g, y, y)))),
+  erf: unary('erf', 'error function (2/sqrt(pi)) * integral_0^x e^{-t^2} dt', erf, chain((g, x) => mul(g, scalar(g, TWO_OVER_SQRT_PI), g.add('exp', [neg(g, mul(g, x, x))])))),
+  sin: unary('sin', 'sine (radians)', Math.sin, chain((g, x) => g.add('cos', [x]))),
+  cos: unary('cos', 'cosine (radians)', Math.cos, chain((g, x) => neg(g, g.add('sin', [x])))),
+  abs: unary('abs', '|x|', Math.abs, undefined, false),
+  add: binary('add', 'a + b', (a, b) => a + b, true, pairwise((_g, dy) => dy, (_g, dy) => dy)),
+  sub: binary('sub', 'a - b', (a, b) => a - b, true, pairwise((_g, dy) => dy, (g, dy) => neg(g, dy))),
+  mul: binary('mul', 'a * b', (a, b) => a * b, true, pairwise((g, dy, _a, b) => mul(g, dy, b), (g, dy, a) => mul(g, dy, a))),
+  div: binary('div', 'a / b (float)', (a, b) => a / b, false, pairwise((g, dy, _a, b) => g.add('div', [dy, b]), (g, dy, _a, b, y) => neg(g, g.add('div', [mul(g, dy, y), b])))),
+  pow: binary('pow', 'a ** b (float)', Math.pow, false, pairwise(
+    (g, dy, a, b) => mul(g, dy, mul(g, b, g.add('pow', [a, sub(g, b, scalar(g, 1))]))),
+    (g, dy, a, _b, y) => mul(g, dy, mul(g, y, g.add('log', [a]))),
+  )),
   max: binary('max', 'elementwise maximum', Math.max, true),
   min: binary('min', 'elementwise minimum', Math.min, true),
-  cast,
+  cast: { ...cast, vjp: (g, n, dy) => [g.type(n.inputs[0]).dtype === 'f32' && g.type(n.output).dtype === 'f32' ? dy : undefined] },
 });

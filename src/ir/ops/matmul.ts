@@ -1,5 +1,6 @@
 // Matrix product with broadcast batch dims: [..., M, K] @ [..., K, N] -> [..., M, N].
 
+import { sumTo, transposeLast } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
 import { dimEq, dimToString, shapeToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
@@ -13,6 +14,14 @@ export const matmulOps = defineOps({
     category: 'matmul',
     arity: [2, 2],
     pure: true,
+    // dA = dY B^T, dB = A^T dY, each summed over the batch dims broadcasting added
+    vjp: (g, n, dy) => {
+      const [a, b] = n.inputs;
+      return [
+        n.wants(0) ? sumTo(g, g.add('matmul', [dy, transposeLast(g, b)]), g.type(a).shape) : undefined,
+        n.wants(1) ? sumTo(g, g.add('matmul', [transposeLast(g, a), dy]), g.type(b).shape) : undefined,
+      ];
+    },
     inferType: ([a, b]) => {
       sameDtype('matmul', a, b);
       requireFloat('matmul', a);

@@ -1,5 +1,6 @@
 // Normalisations: softmax along an axis, LayerNorm over the last axis.
 
+import { mul, scalar, sub, sumTo } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
 import { dimEq, shapeToString } from '../dims.ts';
 import { OpTypeError, typeToString } from '../types.ts';
@@ -16,6 +17,12 @@ export const normOps = defineOps({
     category: 'composite',
     arity: [1, 1],
     pure: true,
+    // y * (dy - sum(dy * y)) along the axis
+    vjp: (g, n, dy) => {
+      const y = n.output;
+      const dot = g.add('sum', [mul(g, dy, y)], { axis: (n.attrs as SoftmaxAttrs).axis, keepdims: true });
+      return [mul(g, y, sub(g, dy, dot))];
+    },
     inferType: ([x], a: SoftmaxAttrs) => {
       requireFloat('softmax', x);
       checkAxis('softmax', a.axis, x.shape.length);
@@ -45,6 +52,19 @@ export const normOps = defineOps({
     category: 'composite',
     arity: [3, 3],
     pure: true,
+    // With xhat = (x - mean) * inv and g = dy * w: dx = inv * (g - mean(g) - xhat * mean(g * xhat)),
+    // dw = sum over rows of dy * xhat, db = sum over rows of dy. mean and inv are recomputed.
+    vjp: (g, n, dy) => {
+      const [x, w, b] = n.inputs;
+      const rowMean = (v: number) => g.add('mean', [v], { axis: -1, keepdims: true });
+      const centred = sub(g, x, rowMean(x));
+      const variance = rowMean(mul(g, centred, centred));
+      const inv = g.add('div', [scalar(g, 1), g.add('sqrt', [g.add('add', [variance, scalar(g, (n.attrs as LayerNormAttrs).eps)])])]);
+      const xhat = mul(g, centred, inv);
+      const gw = mul(g, dy, w);
+      const dx = n.wants(0) ? mul(g, inv, sub(g, sub(g, gw, rowMean(gw)), mul(g, xhat, rowMean(mul(g, gw, xhat))))) : undefined;
+      return [dx, n.wants(1) ? sumTo(g, mul(g, dy, xhat), g.type(w).shape) : undefined, n.wants(2) ? sumTo(g, dy, g.type(b).shape) : undefined];
+    },
     inferType: ([x, w, b], a: LayerNormAttrs) => {
       requireFloat('layer_norm', x);
       requireRankAtLeast('layer_norm', x, 1, 'x');

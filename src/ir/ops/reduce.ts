@@ -1,16 +1,18 @@
 // Reductions over one axis.
 
 import { defineOps, type OpDef } from '../registry.ts';
-import { tensorType } from '../types.ts';
+import { OpTypeError, tensorType, typeToString } from '../types.ts';
 import { alloc, normaliseAxis, size } from '../reference.ts';
 import { checkAxis, requireFloat } from './common.ts';
+import { mul, scalar, type Vjp } from '../vjp.ts';
 
 export interface ReduceAttrs { axis: number; keepdims: boolean }
 
-function reduce(name: string, summary: string, init: number, step: (acc: number, x: number) => number, finish = (acc: number, _n: number) => acc): OpDef<ReduceAttrs> {
+function reduce(name: string, summary: string, init: number, step: (acc: number, x: number) => number, finish = (acc: number, _n: number) => acc, vjp?: Vjp<ReduceAttrs>): OpDef<ReduceAttrs> {
   return {
     name,
     summary,
+    ...(vjp ? { vjp } : {}),
     category: 'reduction',
     arity: [1, 1],
     pure: true,
@@ -38,8 +40,22 @@ function reduce(name: string, summary: string, init: number, step: (acc: number,
   };
 }
 
+/** dy spread back over the reduced axis, divided by its length for a mean. */
+function spread(mean: boolean): Vjp<ReduceAttrs> {
+  return (g, n, dy) => {
+    const x = g.type(n.inputs[0]);
+    const ax = normaliseAxis(n.attrs.axis, x.shape.length);
+    const kept = n.attrs.keepdims ? dy : g.add('reshape', [dy], { shape: x.shape.map((d, i) => (i === ax ? 1 : d)) });
+    const dx = g.add('broadcast', [kept], { shape: x.shape });
+    if (!mean) return [dx];
+    const len = x.shape[ax];
+    if (typeof len !== 'number') throw new OpTypeError(`mean: the gradient of a mean over a symbolic axis (${typeToString(x)}, axis ${n.attrs.axis}) is not supported yet`);
+    return [mul(g, dx, scalar(g, 1 / len))];
+  };
+}
+
 export const reduceOps = defineOps({
-  sum: reduce('sum', 'sum over an axis', 0, (acc, x) => acc + x),
-  mean: reduce('mean', 'mean over an axis', 0, (acc, x) => acc + x, (acc, n) => acc / n),
+  sum: reduce('sum', 'sum over an axis', 0, (acc, x) => acc + x, undefined, spread(false)),
+  mean: reduce('mean', 'mean over an axis', 0, (acc, x) => acc + x, (acc, n) => acc / n, spread(true)),
   max_reduce: reduce('max_reduce', 'maximum over an axis', -Infinity, Math.max),
 });

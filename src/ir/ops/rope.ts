@@ -2,6 +2,7 @@
 // (x[2i], x[2i+1]) of the last axis rotate by the angle whose cosine and sine are given.
 // Variants differ only in how they compute the angles (spec/*.rh).
 
+import { mul, neg, sub, sumTo } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
 import { dimDivExact, dimToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
@@ -15,6 +16,22 @@ export const ropeOps = defineOps({
     category: 'composite',
     arity: [3, 3],
     pure: true,
+    // dx: the rotation by -angle, rope(dy, cos, -sin). With pairs (a, b) of x and (da, db) of dy:
+    // dcos = da a + db b, dsin = db a - da b, summed back to cos's and sin's shapes.
+    vjp: (g, n, dy) => {
+      const [x, c, s] = n.inputs;
+      const dx = n.wants(0) ? g.add('rope', [dy, c, neg(g, s)]) : undefined;
+      if (!n.wants(1) && !n.wants(2)) return [dx];
+      const shape = g.type(x).shape;
+      const half = [...shape.slice(0, -1), dimDivExact(shape[shape.length - 1], 2)!];
+      const lane = (v: number, i: number) => g.add('reshape', [g.add('slice', [g.add('reshape', [v], { shape: [...half, 2] })], { axis: -1, start: i, end: i + 1 })], { shape: half });
+      const [a, b, da, db] = [lane(x, 0), lane(x, 1), lane(dy, 0), lane(dy, 1)];
+      return [
+        dx,
+        n.wants(1) ? sumTo(g, g.add('add', [mul(g, da, a), mul(g, db, b)]), g.type(c).shape) : undefined,
+        n.wants(2) ? sumTo(g, sub(g, mul(g, db, a), mul(g, da, b)), g.type(s).shape) : undefined,
+      ];
+    },
     inferType: ([x, c, s]) => {
       sameDtype('rope', x, c, s);
       requireFloat('rope', x);

@@ -2,6 +2,7 @@
 // A slice's bounds may be symbolic (S - 1 : S, the last position of a sequence of any length):
 // its length end - start must still be known at compile time or be a dim of its own.
 
+import { neg, sumTo, transposeLast, zeros } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
 import { type Dim, dimAdd, dimEq, dimEval, dimIsInteger, dimSub, dimToString, isConcrete, numElements, shapeToString } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
@@ -21,6 +22,7 @@ export const shapeOps = defineOps({
     category: 'movement',
     arity: [1, 1],
     pure: true,
+    vjp: (g, n, dy) => [g.add('reshape', [dy], { shape: g.type(n.inputs[0]).shape })],
     inferType: ([x], a: ReshapeAttrs) => {
       if (!dimEq(numElements(x.shape), numElements(a.shape)))
         throw new OpTypeError(
@@ -36,6 +38,12 @@ export const shapeOps = defineOps({
     category: 'movement',
     arity: [1, 1],
     pure: true,
+    vjp: (g, n, dy) => {
+      const perm = (n.attrs as TransposeAttrs).perm;
+      const inverse: number[] = new Array(perm.length);
+      perm.forEach((p, i) => (inverse[p] = i));
+      return [g.add('transpose', [dy], { perm: inverse })];
+    },
     inferType: ([x], a: TransposeAttrs) => {
       const sorted = [...a.perm].sort((p, q) => p - q);
       if (a.perm.length !== x.shape.length || sorted.some((p, i) => p !== i))
@@ -57,6 +65,15 @@ export const shapeOps = defineOps({
     category: 'movement',
     arity: [1, 1],
     pure: true,
+    // dy in place, zeros before and after it along the axis
+    vjp: (g, n, dy) => {
+      const a = n.attrs as SliceAttrs;
+      const x = g.type(n.inputs[0]);
+      const ax = normaliseAxis(a.axis, x.shape.length);
+      const part = (len: Dim) => zeros(g, { dtype: x.dtype, shape: x.shape.map((d, i) => (i === ax ? len : d)) });
+      const parts = [...(dimEq(a.start, 0) ? [] : [part(a.start)]), dy, ...(dimEq(a.end, x.shape[ax]) ? [] : [part(dimSub(x.shape[ax], a.end))])];
+      return [parts.length === 1 ? dy : g.add('concat', parts, { axis: ax })];
+    },
     inferType: ([x], a: SliceAttrs) => {
       const ax = checkAxis('slice', a.axis, x.shape.length);
       const length = dimSub(a.end, a.start);
@@ -90,6 +107,16 @@ export const shapeOps = defineOps({
     category: 'movement',
     arity: [1, Infinity],
     pure: true,
+    vjp: (g, n, dy) => {
+      const ax = normaliseAxis((n.attrs as ConcatAttrs).axis, g.type(n.output).shape.length);
+      let start: Dim = 0;
+      return n.inputs.map((x, i) => {
+        const end = dimAdd(start, g.type(x).shape[ax]);
+        const dx = n.wants(i) ? g.add('slice', [dy], { axis: ax, start, end }) : undefined;
+        start = end;
+        return dx;
+      });
+    },
     inferType: (xs, a: ConcatAttrs) => {
       const first = xs[0];
       const ax = checkAxis('concat', a.axis, first.shape.length);
@@ -125,6 +152,7 @@ export const shapeOps = defineOps({
     category: 'movement',
     arity: [1, 1],
     pure: true,
+    vjp: (g, n, dy) => [sumTo(g, dy, g.type(n.inputs[0]).shape)],
     inferType: ([x], a: BroadcastAttrs) => {
       const off = a.shape.length - x.shape.length;
       const ok = off >= 0 && x.shape.every((d, i) => d === 1 || dimEq(d, a.shape[off + i]));

@@ -1,0 +1,147 @@
+// Reverse-mode autodiff (src/passes/autodiff.ts with each op's vjp): for every op with a
+// gradient rule, and for compositions of them, the gradients the backward graph computes (the
+// reference interpreter in f64) against central finite differences of the forward graph.
+
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
+import type { Dim } from '../../src/ir/dims.ts';
+import { interpret } from '../../src/runtime/reference/interpreter.ts';
+import type { RefTensor } from '../../src/ir/reference.ts';
+import { gradOutputName, gradients } from '../../src/passes/autodiff.ts';
+import { Rng } from '../../src/io/rng.ts';
+import { RhcError } from '../../src/errors.ts';
+
+type Build = (b: GraphBuilder, p: (name: string, shape: number[]) => number) => number;
+
+/** A graph whose loss is sum(f(params) * R), R fixed random weights, so every output element counts differently. */
+function lossGraph(build: Build, seed: number): { graph: Graph; shapes: Map<string, number[]> } {
+  const b = new GraphBuilder();
+  const shapes = new Map<string, number[]>();
+  const p = (name: string, shape: number[]) => {
+    shapes.set(name, shape);
+    return b.add('param', [], { name, dtype: 'f32', shape, init: { kind: 'zeros' } });
+  };
+  const y = build(b, p);
+  const shape = b.type(y).shape as number[];
+  const n = shape.reduce((a, d) => a * d, 1);
+  const rng = new Rng(seed);
+  const r = b.add('const', [], { dtype: 'f32', shape, data: Array.from({ length: n }, () => 2 * rng.uniform() - 1) });
+  const flat = b.add('reshape', [b.add('mul', [y, r])], { shape: [n] });
+  const loss = b.add('sum', [flat], { axis: 0, keepdims: false });
+  return { graph: b.finish('grad-test', [], [{ name: 'loss', id: loss }], {}), shapes };
+}
+
+function run(g: Graph, params: Map<string, RefTensor>): Map<string, RefTensor> {
+  return interpret(g, { precision: 'f64', inputs: new Map(), params });
+}
+
+/** Max over parameters of |autodiff - finite difference| / max(1, |finite difference|). */
+function gradientError(build: Build, seed: number, range: [number, number] = [-1, 1]): number {
+  const { graph, shapes } = lossGraph(build, seed);
+  const rng = new Rng(seed + 1);
+  const params = new Map<string, RefTensor>();
+  for (const [name, shape] of shapes) {
+    const data = new Float64Array(shape.reduce((a, d) => a * d, 1));
+    for (let i = 0; i < data.length; i++) data[i] = range[0] + (range[1] - range[0]) * rng.uniform();
+    params.set(name, { dtype: 'f32', shape, data });
+  }
+  const backward = gradients(graph, { loss: 'loss' });
+  const got = run(backward, params);
+  const h = 1e-6;
+  let worst = 0;
+  for (const [name, t] of params) {
+    const grad = got.get(gradOutputName(name))!;
+    expect(grad.shape).toEqual(t.shape);
+    for (let i = 0; i < t.data.length; i++) {
+      const x0 = t.data[i];
+      t.data[i] = x0 + h;
+      const up = run(graph, params).get('loss')!.data[0];
+      t.data[i] = x0 - h;
+      const down = run(graph, params).get('loss')!.data[0];
+      t.data[i] = x0;
+      const fd = (up - down) / (2 * h);
+      worst = Math.max(worst, Math.abs(grad.data[i] - fd) / Math.max(1, Math.abs(fd)));
+    }
+  }
+  return worst;
+}
+
+const TOL = 1e-6;
+const unary = (op: string) => (b: GraphBuilder, p: (n: string, s: number[]) => number) => b.add(op as never, [p('x', [2, 3])]);
+const binary = (op: string, sa: number[], sb: number[]) => (b: GraphBuilder, p: (n: string, s: number[]) => number) => b.add(op as never, [p('a', sa), p('b', sb)]);
+
+describe('gradient rules against finite differences (f64)', () => {
+  it.each(['neg', 'exp', 'tanh', 'erf', 'sin', 'cos'])('%s', (op) => {
+    expect(gradientError(unary(op), 1)).toBeLessThan(TOL);
+  });
+  it.each(['log', 'sqrt'])('%s (positive inputs)', (op) => {
+    expect(gradientError(unary(op), 2, [0.5, 2])).toBeLessThan(TOL);
+  });
+  it.each(['add', 'sub', 'mul', 'div'])('%s, with broadcasting on both sides', (op) => {
+    expect(gradientError(binary(op, [2, 1, 3], [4, 1]), 3, [0.5, 2])).toBeLessThan(TOL);
+  });
+  it('pow (both operands)', () => {
+    expect(gradientError(binary('pow', [2, 3], [3]), 4, [0.5, 2])).toBeLessThan(TOL);
+  });
+  it.each([[0, false], [1, true], [-1, false]] as const)('sum and mean over axis %i (keepdims %s)', (axis, keepdims) => {
+    expect(gradientError((b, p) => b.add('sum', [p('x', [2, 3, 4])], { axis, keepdims }), 5)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('mean', [p('x', [2, 3, 4])], { axis, keepdims }), 6)).toBeLessThan(TOL);
+  });
+  it('reshape, transpose, broadcast, slice, concat', () => {
+    expect(gradientError((b, p) => b.add('reshape', [p('x', [2, 6])], { shape: [3, 4] }), 7)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('transpose', [p('x', [2, 3, 4])], { perm: [2, 0, 1] }), 8)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('broadcast', [p('x', [3, 1])], { shape: [2, 3, 4] }), 9)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('slice', [p('x', [2, 7])], { axis: 1, start: 2, end: 5 }), 10)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('slice', [p('x', [5, 2])], { axis: 0, start: 0, end: 3 }), 11)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('concat', [p('a', [2, 3]), p('b', [2, 1]), p('c', [2, 2])], { axis: -1 }), 12)).toBeLessThan(TOL);
+  });
+  it('matmul: plain, batched, and with a broadcast batch', () => {
+    expect(gradientError(binary('matmul', [3, 4], [4, 2]), 13)).toBeLessThan(TOL);
+    expect(gradientError(binary('matmul', [2, 3, 4], [2, 4, 5]), 14)).toBeLessThan(TOL);
+    expect(gradientError(binary('matmul', [2, 2, 3, 4], [4, 5]), 15)).toBeLessThan(TOL);
+  });
+  it('softmax along the last and a middle axis', () => {
+    expect(gradientError((b, p) => b.add('softmax', [p('x', [2, 5])], { axis: -1 }), 16, [-3, 3])).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('softmax', [p('x', [2, 4, 3])], { axis: 1 }), 17, [-3, 3])).toBeLessThan(TOL);
+  });
+  it('layer_norm: x, weight and bias', () => {
+    expect(gradientError((b, p) => b.add('layer_norm', [p('x', [3, 6]), p('w', [6]), p('bias', [6])], { eps: 1e-5 }), 18)).toBeLessThan(TOL);
+  });
+  it('rope: x and the cos and sin it rotates by (broadcast over heads), as LR frequencies need', () => {
+    expect(gradientError((b, p) => b.add('rope', [p('x', [2, 3, 4, 6]), p('c', [3, 1, 3]), p('s', [3, 1, 3])]), 19)).toBeLessThan(TOL);
+  });
+  it('cast f32 -> f32 passes the gradient through', () => {
+    expect(gradientError((b, p) => b.add('cast', [p('x', [4])], { to: 'f32' }), 20)).toBeLessThan(TOL);
+  });
+});
+
+describe('the pass', () => {
+  it('sums the gradients of a value read several times, and differentiates through frequencies into cos/sin', () => {
+    // x * x + sin(x * w) with x read four times; a rotation by learned angles, LR-style
+    expect(gradientError((b, p) => {
+      const x = p('x', [2, 3]);
+      const w = p('w', [3]);
+      return b.add('add', [b.add('mul', [x, x]), b.add('sin', [b.add('mul', [x, w])])]);
+    }, 21)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => {
+      const q = p('q', [4, 2, 6]);
+      const freq = p('freq', [2, 3]);
+      const pos = b.add('cast', [b.add('iota', [], { length: 4 })], { to: 'f32' });
+      const angle = b.add('mul', [b.add('reshape', [pos], { shape: [4, 1, 1] }), freq]);
+      return b.add('rope', [q, b.add('cos', [angle]), b.add('sin', [angle])]);
+    }, 22)).toBeLessThan(TOL);
+  });
+
+  it('gives zeros to a parameter the loss does not read, and refuses what it cannot differentiate', () => {
+    const { graph } = lossGraph((b, p) => {
+      p('unused', [2]);
+      return b.add('exp', [p('x', [3])]);
+    }, 23);
+    const out = run(gradients(graph, { loss: 'loss' }), new Map([['x', { dtype: 'f32', shape: [3], data: new Float64Array(3) }], ['unused', { dtype: 'f32', shape: [2], data: new Float64Array([5, 6]) }]]));
+    expect(Array.from(out.get('grad.unused')!.data)).toEqual([0, 0]);
+    expect(() => gradients(graph, { loss: 'nope' })).toThrow(RhcError);
+    expect(() => gradients(graph, { loss: 'loss', params: ['w'] })).toThrow(/no float parameter named 'w'/);
+    const { graph: absGraph } = lossGraph((b, p) => b.add('abs', [p('x', [3])]), 24);
+    expect(() => gradients(absGraph, { loss: 'loss' })).toThrow(/op abs .* has no gradient rule yet/);
+  });
+});
