@@ -2,13 +2,13 @@
 // same text, so a model has a dozen or so whatever its depth), dispatches with plan-level
 // bindings, uniforms and grids as dim texts over the plan's symbols, and the constants blob.
 
-import { byteSize, DTYPES } from '../../src/ir/dtypes.ts';
+import { DTYPES } from '../../src/ir/dtypes.ts';
 import { type Dim, dimToString } from '../../src/ir/dims.ts';
 import type { DraftGrid, DraftGridDim } from './kernel-writer.ts';
 import { assignPhysical, planMemory } from './buffer-planner.ts';
 import type { Schedule } from './schedule.ts';
 import {
-  chunkElements, PLAN_FORMAT, PLAN_VERSION, UNIFORM_STRIDE,
+  bindingBytes, PLAN_FORMAT, PLAN_VERSION, UNIFORM_STRIDE,
   type DimText, type GridDim, type PlanBuffer, type PlanDecoding, type PlanDispatch, type PlanGrid, type PlanKernel, type WebGpuArtifact, type WebGpuPlan,
 } from './plan.ts';
 import { safeText } from './wgsl.ts';
@@ -76,7 +76,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
   const kernels: PlanKernel[] = [];
   const sources: Record<string, string> = {};
   const byCode = new Map<string, number>();
-  let bindingBytes = 0;
+  let largestBinding = 0;
   const dispatches: PlanDispatch[] = s.dispatches.map((d) => {
     let kernel = byCode.get(d.code);
     if (kernel === undefined) {
@@ -90,9 +90,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
     const bindings = d.bindings.map(({ buffer, chunk }) => {
       const p = physical.get(buffer)!;
       const cache = cacheIndex.get(buffer);
-      const c = buffer.chunking;
-      const bytes = c ? byteSize(buffer.dtype, chunkElements(c)) : p.bytes;
-      bindingBytes = Math.max(bindingBytes, bytes);
+      largestBinding = Math.max(largestBinding, bindingBytes({ dtype: buffer.dtype, bytes: p.bytes, chunking: buffer.chunking }));
       return { buffer: p.id, ...(chunk !== undefined ? { chunk } : {}), ...(cache !== undefined ? { kvCache: cache } : {}) };
     });
     return { kernel, label: safeText(d.label ?? d.op), bindings, uniforms: d.uniforms.map(text), grid: gridText(d.grid, text) };
@@ -124,7 +122,7 @@ export function assemble(s: Schedule, info: AssembleInfo): WebGpuArtifact {
     symbols: s.symbols.map((sym) => ({ name: rename.get(sym)!, max: info.bounds.get(sym) ?? 0, ...(rename.get(sym) !== sym ? { source: safeText(sym, 40) } : {}) })),
     maxBindingBytes: info.maxBindingBytes,
     requirements: {
-      maxStorageBufferBindingSize: bindingBytes,
+      maxStorageBufferBindingSize: largestBinding,
       maxStorageBuffersPerShaderStage: Math.max(0, ...kernels.map((k) => k.storageBindings)),
       maxComputeInvocationsPerWorkgroup: Math.max(1, ...kernels.map((k) => k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2])),
     },

@@ -6,7 +6,7 @@
 //
 // This file is pure (no Node, no WebGPU): the browser runtime imports it unchanged.
 
-import type { DType } from '../../src/ir/dtypes.ts';
+import { byteSize, type DType } from '../../src/ir/dtypes.ts';
 import { dimEval, parseDim } from '../../src/ir/dims.ts';
 
 export const PLAN_FORMAT = 'rhc-webgpu-plan';
@@ -219,6 +219,11 @@ export function gridDimSize(g: GridDim, values: ReadonlyMap<string, number>): nu
 
 export function chunkElements(c: PlanChunking): number {
   return c.rowElements * c.rowsPerChunk;
+}
+
+/** Bytes one binding of a buffer takes: a whole chunk when it is split, else all of it. */
+export function bindingBytes(b: { readonly dtype: DType; readonly bytes: number; readonly chunking?: PlanChunking }): number {
+  return b.chunking ? byteSize(b.dtype, chunkElements(b.chunking)) : b.bytes;
 }
 
 /** Checks the format and version of a plan read from JSON. */

@@ -207,11 +207,16 @@ class Scheduler implements LowerCtx {
    * `n` has elements.)
    */
   private soleReader(n: Node, scope: Scope): number | undefined {
+    const lazy = (x: Node) => WGSL_LOWERINGS[x.op].kind === 'lazy';
+    /** the lazy node, or the first other one, that a chain of single readers from `x` ends at */
+    const chainEnd = (x: Node): Node => {
+      const next = scope.users.get(x.id) ?? [];
+      return lazy(x) && next.length === 1 && !this.outputNames.has(x.id) ? chainEnd(next[0]) : x;
+    };
     let end: number | undefined;
     for (const u of scope.users.get(n.id) ?? []) {
-      let at = u;
-      for (let next = scope.users.get(at.id) ?? []; WGSL_LOWERINGS[at.op].kind === 'lazy' && next.length === 1 && !this.outputNames.has(at.id); next = scope.users.get(at.id) ?? []) at = next[0];
-      if (WGSL_LOWERINGS[at.op].kind !== 'lazy' || (end !== undefined && end !== at.id)) return undefined;
+      const at = chainEnd(u);
+      if (!lazy(at) || (end !== undefined && end !== at.id)) return undefined;
       end = at.id;
     }
     return end;
@@ -288,8 +293,7 @@ class Scheduler implements LowerCtx {
     } else if (low.kind === 'lazy') {
       v = memoised(n, low.value(n, inputs, this));
       if (low.asCheapAsALoad?.(inputs)) AS_CHEAP_AS_A_LOAD.add(v);
-    }
-    else if (low.kind === 'region') v = this.region(n, inputs, scope);
+    } else if (low.kind === 'region') v = this.region(n, inputs, scope);
     else v = this.kernel(n, low, n, inputs, n.inputs.map((i) => this.byId.get(i)), scope);
     if (this.mustRealise(n, v, scope)) v = this.realise(n, v);
     // An output that is a plain view of another output's buffer (a reshape of it) shares it.

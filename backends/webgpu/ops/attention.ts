@@ -26,14 +26,17 @@ import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, typ
 import { f32Literal, u32Literal, wgslType, type Scalar } from '../wgsl.ts';
 import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
 
-/** At most this many queries take the split-context path (its scratch is sized for them). */
+/** At most this many queries take the split-context (decode) path: its grid covers them. */
 export const DECODE_QUERIES = 4;
 /** Key chunks per query on the decode path at most: the threads of one workgroup. */
 const MAX_CHUNKS = 64;
 /** Keys per chunk at least, so short contexts do not pay for 64 near-empty partials. */
 const MIN_CHUNK = 16;
-/** Floats of workgroup memory the tiled kernel's key and value tiles take: 16 KiB, WebGPU's default maxComputeWorkgroupStorageSize. */
-const TILE_FLOATS = 4096;
+/**
+ * Floats of workgroup memory a kernel may take (the tiled kernel's key and value tiles, the
+ * decode kernel's partials): 16 KiB, WebGPU's default maxComputeWorkgroupStorageSize.
+ */
+const WORKGROUP_FLOATS = 4096;
 
 const LANES = ['x', 'y', 'z', 'w'];
 
@@ -135,7 +138,7 @@ function rowsKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, 
 function tiledKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx, s: Shapes, z?: DraftGridDim): DispatchDraft {
   const k = ctx.writer('attention');
   const [gk, gv] = [s.D / s.W, s.Dv / s.W];
-  const BK = Math.max(1, Math.min(WORKGROUP, Math.floor(TILE_FLOATS / (s.D + s.Dv))));
+  const BK = Math.max(1, Math.min(WORKGROUP, Math.floor(WORKGROUP_FLOATS / (s.D + s.Dv))));
   const tk = k.workgroupArray('tileK', s.T, BK * gk);
   const tv = k.workgroupArray('tileV', s.T, BK * gv);
   return k.finish({
@@ -182,7 +185,7 @@ function tiledKernel(inputs: readonly Value[], out: KernelOutput, ctx: LowerCtx,
 /** Chunks per query on the decode path: the threads of its workgroup, as many as the partials' workgroup memory allows. */
 export function decodeChunks(Dv: number): number {
   let c = MAX_CHUNKS;
-  while (c > 1 && c * (Dv + 2) > TILE_FLOATS) c /= 2;
+  while (c > 1 && c * (Dv + 2) > WORKGROUP_FLOATS) c /= 2;
   return c;
 }
 

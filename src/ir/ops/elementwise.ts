@@ -7,7 +7,7 @@ import { OpTypeError, type DType, tensorType } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
 import { erf } from './erf.ts';
-import { mul, neg, scalar, sub, sumTo, type Vjp } from '../vjp.ts';
+import { mul, neg, scalar, sub, sumTo, type GradGraph, type Vjp } from '../vjp.ts';
 
 function unary(name: string, summary: string, f: (x: number) => number, vjp: Vjp<{}> | undefined, floatOnly = true): OpDef<{}> {
   return {
@@ -75,17 +75,20 @@ const cast: OpDef<CastAttrs> = {
 };
 
 /** d/dx of a unary op as a function of (x, y): the gradient is dy * d. */
-function chain(d: (g: Parameters<Vjp>[0], x: number, y: number) => number): Vjp<{}> {
+function chain(d: (g: GradGraph, x: number, y: number) => number): Vjp<{}> {
   return (g, n, dy) => [mul(g, dy, d(g, n.inputs[0], n.output))];
 }
 
+/** The gradient of one operand of a binary op y = f(a, b), before broadcasting is undone. */
+type OperandGradient = (g: GradGraph, dy: number, a: number, b: number, y: number) => number;
+
 /** A binary op's gradients, each summed back over what broadcasting added. */
-function pairwise(da: ((g: Parameters<Vjp>[0], dy: number, a: number, b: number, y: number) => number) | undefined, db: ((g: Parameters<Vjp>[0], dy: number, a: number, b: number, y: number) => number) | undefined): Vjp<{}> {
+function pairwise(da: OperandGradient, db: OperandGradient): Vjp<{}> {
   return (g, n, dy) => {
     const [a, b] = n.inputs;
     return [
-      n.wants(0) && da ? sumTo(g, da(g, dy, a, b, n.output), g.type(a).shape) : undefined,
-      n.wants(1) && db ? sumTo(g, db(g, dy, a, b, n.output), g.type(b).shape) : undefined,
+      n.wants(0) ? sumTo(g, da(g, dy, a, b, n.output), g.type(a).shape) : undefined,
+      n.wants(1) ? sumTo(g, db(g, dy, a, b, n.output), g.type(b).shape) : undefined,
     ];
   };
 }

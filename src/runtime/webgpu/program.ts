@@ -5,7 +5,7 @@
 // ranges out, and submits once. Nothing here is Node-specific: browsers run the same file.
 
 import { byteSize, DTYPES, type DType } from '../../ir/dtypes.ts';
-import { checkPlan, chunkElements, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
+import { bindingBytes, checkPlan, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, MapMode, createBuffersChecked, fromGpuError, type GpuContext } from './device.ts';
 import { PipelineCache } from './pipelines.ts';
 import { createPlanBuffers, type CacheSet, type ChunkedBuffer, type WeightSource } from './program-buffers.ts';
@@ -271,6 +271,3 @@ function checkLimits(ctx: GpuContext, plan: WebGpuPlan): void {
     throw new GpuError('limit', `the plan's kernels use ${need.maxComputeInvocationsPerWorkgroup} invocations per workgroup; this device allows ${l.maxComputeInvocationsPerWorkgroup}`);
 }
 
-function bindingBytes(b: PlanBuffer): number {
-  return b.chunking ? byteSize(b.dtype, chunkElements(b.chunking)) : b.bytes;
-}
