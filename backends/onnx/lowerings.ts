@@ -12,6 +12,7 @@ import { normLowerings } from './ops/norm.ts';
 import { attentionLowerings } from './ops/attention.ts';
 import { ropeLowerings } from './ops/rope.ts';
 import { cacheLowerings } from './ops/cache.ts';
+import { lossLowerings } from './ops/loss.ts';
 import { fusedLowerings } from './ops/fused.ts';
 
 export const ONNX_LOWERINGS: Record<OpName, OnnxLowering> = {
@@ -24,5 +25,6 @@ export const ONNX_LOWERINGS: Record<OpName, OnnxLowering> = {
   ...attentionLowerings,
   ...ropeLowerings,
   ...cacheLowerings,
+  ...lossLowerings,
   ...fusedLowerings,
 };

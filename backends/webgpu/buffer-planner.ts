@@ -14,12 +14,15 @@ import type { LogicalBuffer } from './values.ts';
 
 type Spec = Omit<LogicalBuffer, 'id' | 'elements' | 'chunking'>;
 
-/** The largest value of a dim when each symbol is at most its bound (dims are sums of products with positive coefficients). */
+/**
+ * An upper bound of a dim when each symbol is at most its bound: symbols are sizes (>= 0), so
+ * a term with a negative coefficient (the -1 of S - 1) only lowers the value and is dropped.
+ */
 export function maxValue(d: Dim, bounds: ReadonlyMap<string, number>): number {
   if (typeof d === 'number') return d;
   let total = 0;
   for (const [m, c] of d.terms) {
-    if (c < 0) throw new Error(`WebGPU backend: cannot bound the size ${dimToString(d)} (a negative term)`);
+    if (c < 0) continue;
     let v = c;
     for (const s of m ? m.split('*') : []) {
       const b = bounds.get(s);

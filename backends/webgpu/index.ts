@@ -46,6 +46,11 @@ export interface CompileWebGpuOptions {
   level?: OptLevel;
   /** the most bytes of position tables (default 64 MiB); past it cos/sin are computed per forward */
   tableBudgetBytes?: number;
+  /**
+   * the weights change between runs (a training step replaces them): nothing derived from them
+   * may be computed once at load, so no position tables (cos/sin are computed per run)
+   */
+  weightsChange?: boolean;
 }
 
 function symbolOf(d: Dim | undefined): string | undefined {
@@ -71,7 +76,7 @@ export interface WebGpuGraph {
  * last-rows for decoders, fuse (-O1, -O2). Exported so that tools reading a plan (the bench's
  * accounting) see the very graph its dispatch labels name.
  */
-export function webgpuGraph(graph: Graph, opts: Pick<CompileWebGpuOptions, 'decoding' | 'level' | 'passes' | 'tableBudgetBytes'>): WebGpuGraph {
+export function webgpuGraph(graph: Graph, opts: Pick<CompileWebGpuOptions, 'decoding' | 'level' | 'passes' | 'tableBudgetBytes' | 'weightsChange'>): WebGpuGraph {
   const ids = graph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
   const hasPositions = graph.nodes.some((n) => n.op === 'input' && n.attrs.name === POSITIONS_INPUT);
   const decoding = opts.decoding ?? (ids !== undefined && hasPositions && graph.nodes.some((n) => n.op === 'attention'));
@@ -81,7 +86,7 @@ export function webgpuGraph(graph: Graph, opts: Pick<CompileWebGpuOptions, 'deco
   // -O2: cos/sin as [n_positions, 2, H, D/2] tables the plan's prepare dispatches compute once
   // (over the budget, as [S, 2, H, D/2] once per forward).
   const base = runPipeline(graph, passes);
-  const tables = level >= 2 ? positionTables(base, opts.tableBudgetBytes) : undefined;
+  const tables = level >= 2 && !opts.weightsChange ? positionTables(base, opts.tableBudgetBytes) : undefined;
   const tabled = tables && tables.graph !== base ? eliminateDeadCode(tables.graph) : base;
   const cached = decoding ? addKvCache(tabled) : tabled;
   const pastSymbol = cached.symbols.find((s) => !graph.symbols.includes(s));
@@ -126,14 +131,14 @@ export function compileWebGpu(graph: Graph, opts: CompileWebGpuOptions): WebGpuA
     }
     return [...out];
   };
-  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers, kernelPerOp: level === 0, ...(opts.kernelChoices ? { choices: opts.kernelChoices } : {}) });
+  const schedule = scheduleGraph(g, { bounds, maxBindingBytes, cacheCapacity: typeof capacity === 'number' ? capacity : 0, levers, kernelPerOp: level === 0, weightsChange: opts.weightsChange === true, ...(opts.kernelChoices ? { choices: opts.kernelChoices } : {}) });
   return assemble(schedule, {
     spec: opts.specName,
     model: graph.name,
     config: { ...graph.config },
     bounds,
     maxBindingBytes,
-    positionTables: tables === undefined ? { at: 'forward', reason: `-O${level}` } : tables.overBudget !== undefined ? { at: 'forward', reason: `${tables.overBudget} bytes of tables exceed the budget of ${opts.tableBudgetBytes ?? DEFAULT_TABLE_BUDGET_BYTES}` } : { at: 'load', bytes: tables.bytes, tables: tables.tables },
+    positionTables: tables === undefined ? { at: 'forward', reason: opts.weightsChange ? 'the weights change between runs' : `-O${level}` } : tables.overBudget !== undefined ? { at: 'forward', reason: `${tables.overBudget} bytes of tables exceed the budget of ${opts.tableBudgetBytes ?? DEFAULT_TABLE_BUDGET_BYTES}` } : { at: 'load', bytes: tables.bytes, tables: tables.tables },
     ...(decoding
       ? { decoding: { idsInput: IDS_INPUT, positionsInput: POSITIONS_INPUT, logitsOutput: LOGITS_OUTPUT, batchSymbol: batchSymbol!, seqSymbol: seqSymbol!, pastSymbol: pastSymbol!, capacity: capacity as number, ...(rowsSymbol ? { logitRowsSymbol: rowsSymbol } : {}) } }
       : {}),

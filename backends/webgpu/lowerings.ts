@@ -12,6 +12,7 @@ import { normWgsl } from './ops/norm.ts';
 import { attentionWgsl } from './ops/attention.ts';
 import { ropeWgsl } from './ops/rope.ts';
 import { cacheWgsl } from './ops/cache.ts';
+import { lossWgsl } from './ops/loss.ts';
 import { fusedWgsl } from './ops/fused.ts';
 
 export const WGSL_LOWERINGS: Record<OpName, WgslLowering> = {
@@ -24,5 +25,6 @@ export const WGSL_LOWERINGS: Record<OpName, WgslLowering> = {
   ...attentionWgsl,
   ...ropeWgsl,
   ...cacheWgsl,
+  ...lossWgsl,
   ...fusedWgsl,
 };

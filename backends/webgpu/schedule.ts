@@ -64,6 +64,8 @@ export interface ScheduleOptions {
   choices?: KernelChoices;
   /** -O0: realise every expression, so each op is a kernel of its own */
   kernelPerOp?: boolean;
+  /** parameters change between runs (training): nothing computed from them is a load-time table */
+  weightsChange?: boolean;
 }
 
 /** The values of one graph or region body being scheduled, and who reads them there. */
@@ -100,6 +102,8 @@ class Scheduler implements LowerCtx {
   private readonly byId: Map<number, Node>;
   private readonly outputNames = new Map<number, string>();
   private readonly buffers: BufferPlanner;
+  /** what each lazy value reads (readsOf) */
+  private readonly reads = new WeakMap<Value, ReadonlySet<number>>();
 
   /** nodes that read no graph input, directly or not, and have fixed sizes: computable once the weights are there */
   private readonly loadTime = new Set<number>();
@@ -107,7 +111,8 @@ class Scheduler implements LowerCtx {
   constructor(readonly g: Graph, readonly opts: ScheduleOptions) {
     this.symbols = g.symbols;
     // (a symbolic size is bound per run, so an iota of length S is no more load-time than an input)
-    for (const n of g.nodes) if (n.op !== 'input' && n.type.shape.every(isConcrete) && n.inputs.every((i) => this.loadTime.has(i))) this.loadTime.add(n.id);
+    const variable = (n: Node) => n.op === 'input' || (opts.weightsChange === true && n.op === 'param');
+    for (const n of g.nodes) if (!variable(n) && n.type.shape.every(isConcrete) && n.inputs.every((i) => this.loadTime.has(i))) this.loadTime.add(n.id);
     this.users = usersOf(g);
     this.byId = nodeMap(g);
     for (const o of g.outputs) if (!parsePresent(o.name)) this.outputNames.set(o.id, o.name);
@@ -222,6 +227,34 @@ class Scheduler implements LowerCtx {
     return end;
   }
 
+  /** The buffers an expression reads (a kernel evaluating it binds them all). */
+  private readsOf(v: Value): ReadonlySet<number> {
+    return v.view ? new Set([v.view.buffer.id]) : (this.reads.get(v) ?? new Set());
+  }
+
+  /**
+   * An expression of many buffers (the global gradient norm: a sum of one scalar per
+   * parameter) would make a kernel bind more storage buffers than every device allows: its
+   * widest operands are realised first (in `inputs`, in place) until it reads few enough, one
+   * binding left for the output. Returns what it then reads.
+   */
+  private withinBindingLimit(n: Node, inputs: Value[], scope: Scope): ReadonlySet<number> {
+    const union = () => new Set(inputs.flatMap((x) => [...this.readsOf(x)]));
+    let all = union();
+    while (all.size > PORTABLE_STORAGE_BUFFERS - 1) {
+      let widest = -1;
+      inputs.forEach((x, i) => {
+        if (!x.view && this.readsOf(x).size > 1 && (widest < 0 || this.readsOf(x).size > this.readsOf(inputs[widest]).size)) widest = i;
+      });
+      const owner = widest >= 0 ? this.byId.get(n.inputs[widest]) : undefined;
+      if (!owner) break;
+      inputs[widest] = this.realise(owner, inputs[widest]);
+      scope.values.set(owner.id, inputs[widest]);
+      all = union();
+    }
+    return all;
+  }
+
   /** Attention stores its result in the layout of its only reader, a transpose. */
   private layoutFor(n: Node): readonly number[] | undefined {
     const users = this.users.get(n.id) ?? [];
@@ -291,7 +324,9 @@ class Scheduler implements LowerCtx {
       this.push((low as KernelLowering).kernel(n, inputs, { view: at }, this), n);
       v = present;
     } else if (low.kind === 'lazy') {
+      const reads = this.withinBindingLimit(n, inputs, scope);
       v = memoised(n, low.value(n, inputs, this));
+      this.reads.set(v, reads);
       if (low.asCheapAsALoad?.(inputs)) AS_CHEAP_AS_A_LOAD.add(v);
     } else if (low.kind === 'region') v = this.region(n, inputs, scope);
     else v = this.kernel(n, low, n, inputs, n.inputs.map((i) => this.byId.get(i)), scope);

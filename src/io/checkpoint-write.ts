@@ -33,7 +33,7 @@ export function saveCheckpoint(dir: string, config: Record<string, unknown>, ten
 function isCheckpointFile(rel: string): boolean {
   const name = path.basename(rel);
   return (
-    ['config.json', 'model.safetensors', 'model.safetensors.index.json'].includes(rel) ||
+    ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'optimizer.safetensors', 'trainer_state.json'].includes(rel) ||
     /^model-\d+-of-\d+\.safetensors$/.test(rel) ||
     rel.endsWith('.rh') ||
     /^\.[^/]+\.rhc-tmp-\d+-[0-9a-f]+$/.test(name) ||

@@ -19,6 +19,7 @@ import { attentionOps } from './ops/attention.ts';
 import { ropeOps } from './ops/rope.ts';
 import { fusedOps } from './ops/fused.ts';
 import { cacheOps } from './ops/cache.ts';
+import { lossOps } from './ops/loss.ts';
 
 /**
  * What kind of op it is, for passes and backends that treat a whole kind alike (epilogue fusion
@@ -56,6 +57,7 @@ export const OPS = {
   ...attentionOps,
   ...ropeOps,
   ...cacheOps,
+  ...lossOps,
   ...fusedOps,
 } as const;
 

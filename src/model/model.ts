@@ -175,6 +175,8 @@ function travellingSpecFiles(model: Model): { from: string; rel: string }[] {
 export interface SaveOptions {
   /** replace `dir` even when it holds files rhc did not write (they are deleted) */
   force?: boolean;
+  /** writes more files into the directory being built (a training checkpoint's optimizer state), so they land with the weights or not at all */
+  extra?: (tmpDir: string) => void;
 }
 
 /**
@@ -204,6 +206,7 @@ export function saveModel(model: Model, dir: string, opts: SaveOptions = {}): vo
           fs.copyFileSync(from, path.join(tmp, rel));
         }
       });
+      opts.extra?.(tmp);
     },
     what,
   );

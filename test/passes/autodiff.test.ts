@@ -110,6 +110,54 @@ describe('gradient rules against finite differences (f64)', () => {
   it('rope: x and the cos and sin it rotates by (broadcast over heads), as LR frequencies need', () => {
     expect(gradientError((b, p) => b.add('rope', [p('x', [2, 3, 4, 6]), p('c', [3, 1, 3]), p('s', [3, 1, 3])]), 19)).toBeLessThan(TOL);
   });
+  it.each(['max', 'min'])('%s (operands apart, broadcast), and abs away from 0', (op) => {
+    expect(gradientError(binary(op, [2, 1, 3], [4, 1]), 25)).toBeLessThan(TOL);
+    expect(gradientError(unary('abs'), 26)).toBeLessThan(TOL);
+  });
+  it('max and min split the gradient of a tie evenly, as PyTorch does', () => {
+    const b = new GraphBuilder();
+    const x = b.add('param', [], { name: 'x', dtype: 'f32', shape: [2], init: { kind: 'zeros' } });
+    const y = b.add('param', [], { name: 'y', dtype: 'f32', shape: [2], init: { kind: 'zeros' } });
+    const loss = b.add('sum', [b.add('max', [x, y])], { axis: 0, keepdims: false });
+    const got = run(gradients(b.finish('tie', [], [{ name: 'loss', id: loss }], {}), { loss: 'loss' }), new Map([
+      ['x', { dtype: 'f32', shape: [2], data: Float64Array.of(1, 5) }], ['y', { dtype: 'f32', shape: [2], data: Float64Array.of(1, 2) }],
+    ]));
+    expect(Array.from(got.get('grad.x')!.data)).toEqual([0.5, 1]);
+    expect(Array.from(got.get('grad.y')!.data)).toEqual([0.5, 0]);
+  });
+  it('max_reduce over an axis', () => {
+    expect(gradientError((b, p) => b.add('max_reduce', [p('x', [3, 4])], { axis: 1, keepdims: false }), 27)).toBeLessThan(TOL);
+    expect(gradientError((b, p) => b.add('max_reduce', [p('x', [3, 4])], { axis: 0, keepdims: true }), 28)).toBeLessThan(TOL);
+  });
+  it('gather with repeated ids: their rows accumulate (scatter_add)', () => {
+    expect(gradientError((b, p) => {
+      const ids = b.add('const', [], { dtype: 'i32', shape: [2, 3], data: [0, 2, 2, 4, 0, 1] });
+      return b.add('gather', [p('table', [5, 3]), ids]);
+    }, 29)).toBeLessThan(TOL);
+  });
+  it('cross_entropy of a batch of rows, and an embedding -> matmul -> cross_entropy chain', () => {
+    const labels = (b: GraphBuilder, data: number[]) => b.add('const', [], { dtype: 'i32', shape: [data.length], data });
+    expect(gradientError((b, p) => b.add('cross_entropy', [p('logits', [4, 6]), labels(b, [0, 5, 2, 2])]), 30, [-3, 3])).toBeLessThan(TOL);
+    expect(gradientError((b, p) => {
+      const ids = b.add('const', [], { dtype: 'i32', shape: [5], data: [1, 3, 3, 0, 2] });
+      const h = b.add('gather', [p('wte', [4, 3]), ids]);
+      const logits = b.add('matmul', [h, p('head', [3, 4])]);
+      return b.add('mean', [b.add('cross_entropy', [logits, labels(b, [3, 3, 0, 2, 1])])], { axis: 0, keepdims: true });
+    }, 31)).toBeLessThan(TOL);
+  });
+  it.each([
+    ['causal, Sq = Sk', true, 4, 4],
+    ['causal, Sq < Sk (queries are the last of the keys, as with a KV cache)', true, 2, 5],
+    ['not causal', false, 3, 5],
+  ] as const)('attention: q, k and v (%s)', (_, causal, sq, sk) => {
+    expect(gradientError((b, p) => b.add('attention', [p('q', [2, 2, sq, 3]), p('k', [2, 2, sk, 3]), p('v', [2, 2, sk, 4])], { scale: 0.7, causal }), 32, [-1.5, 1.5])).toBeLessThan(TOL);
+  });
+  it('attention with only q varying (k and v constants) asks for q alone', () => {
+    expect(gradientError((b, p) => {
+      const k = b.add('const', [], { dtype: 'f32', shape: [3, 2], data: [0.3, -0.2, 1, 0.5, -0.7, 0.1] });
+      return b.add('attention', [p('q', [3, 2]), k, k], { scale: 1, causal: true });
+    }, 33)).toBeLessThan(TOL);
+  });
   it('cast f32 -> f32 passes the gradient through', () => {
     expect(gradientError((b, p) => b.add('cast', [p('x', [4])], { to: 'f32' }), 20)).toBeLessThan(TOL);
   });
@@ -141,7 +189,7 @@ describe('the pass', () => {
     expect(Array.from(out.get('grad.unused')!.data)).toEqual([0, 0]);
     expect(() => gradients(graph, { loss: 'nope' })).toThrow(RhcError);
     expect(() => gradients(graph, { loss: 'loss', params: ['w'] })).toThrow(/no float parameter named 'w'/);
-    const { graph: absGraph } = lossGraph((b, p) => b.add('abs', [p('x', [3])]), 24);
-    expect(() => gradients(absGraph, { loss: 'loss' })).toThrow(/op abs .* has no gradient rule yet/);
+    const { graph: lseGraph } = lossGraph((b, p) => b.add('attention_lse', [p('q', [2, 3]), p('k', [2, 3])], { scale: 1, causal: true }), 24);
+    expect(() => gradients(lseGraph, { loss: 'loss' })).toThrow(/op attention_lse .* has no gradient rule yet/);
   });
 });

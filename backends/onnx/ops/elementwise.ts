@@ -24,6 +24,11 @@ export const elementwiseLowerings: { [K in keyof typeof elementwiseOps]: OnnxLow
   pow: same('Pow'),
   max: same('Max'),
   min: same('Min'),
+  // The comparison gives bool; the IR's mask is 1/0 in the operands' dtype.
+  compare: (ctx, n, inputs, types) => {
+    const opType = { eq: 'Equal', lt: 'Less', le: 'LessOrEqual', gt: 'Greater', ge: 'GreaterOrEqual' }[attrsOf(n, 'compare').cmp];
+    return ctx.op('Cast', [ctx.op(opType, inputs)], { to: int(ELEM[types[0].dtype]) });
+  },
   // ONNX Cast from float to int truncates toward zero, as the IR's cast does.
   cast: (ctx, n, [x]) => ctx.op('Cast', [x], { to: int(ELEM[attrsOf(n, 'cast').to]) }),
 };

@@ -3,7 +3,7 @@
 // (an empty KV cache) means 0, not "copy the input's dim".
 
 import { attrsOf } from '../../../src/ir/registry.ts';
-import { int, ints, type OnnxLowering } from '../emitter.ts';
+import { ELEM, int, ints, type OnnxLowering } from '../emitter.ts';
 import type { shapeOps } from '../../../src/ir/ops/shape.ts';
 
 export const shapeLowerings: { [K in keyof typeof shapeOps]: OnnxLowering } = {
@@ -16,4 +16,12 @@ export const shapeLowerings: { [K in keyof typeof shapeOps]: OnnxLowering } = {
   concat: (ctx, n, xs) => ctx.op('Concat', xs, { axis: int(attrsOf(n, 'concat').axis) }),
   broadcast: (ctx, n, [x]) => ctx.op('Expand', [x, ctx.shape(attrsOf(n, 'broadcast').shape)]),
   gather: (ctx, _n, [table, ids]) => ctx.op('Gather', [table, ids], { axis: int(0) }),
+  // ScatterND with reduction 'add' (opset 16) into zeros: rows of updates summed per id.
+  scatter_add: (ctx, n, [ids, updates]) => {
+    const rowShape = n.type.shape.slice(1);
+    const zeros = ctx.op('ConstantOfShape', [ctx.shape(n.type.shape)]);
+    const idx = ctx.op('Reshape', [ctx.op('Cast', [ids], { to: int(ELEM.i64) }), ctx.i64([-1, 1])]);
+    const flat = ctx.op('Reshape', [updates, ctx.shape([-1, ...rowShape])]);
+    return ctx.op('ScatterND', [zeros, idx, flat], { reduction: { string: 'add' } });
+  },
 };

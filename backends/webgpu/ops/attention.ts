@@ -25,6 +25,7 @@ import { decompose, type Value } from '../values.ts';
 import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, type WgslLowering } from '../lowering.ts';
 import { f32Literal, u32Literal, wgslType, type Scalar } from '../wgsl.ts';
 import type { AttentionAttrs, attentionOps } from '../../../src/ir/ops/attention.ts';
+import { attentionGradWgsl } from './attention-grad.ts';
 
 /** At most this many queries take the split-context (decode) path: its grid covers them. */
 export const DECODE_QUERIES = 4;
@@ -259,4 +260,5 @@ function attentionKernel(n: Node, inputs: readonly Value[], out: KernelOutput, c
 
 export const attentionWgsl: { [K in keyof typeof attentionOps]: WgslLowering } = {
   attention: { kind: 'kernel', anyOutputLayout: true, kernel: attentionKernel },
+  ...attentionGradWgsl,
 };

@@ -8,6 +8,7 @@ import type { Node } from '../../../src/ir/graph.ts';
 import type { KernelWriter } from '../kernel-writer.ts';
 import { broadcastIndex, exprValue, type Value } from '../values.ts';
 import { lazy, type WgslLowering } from '../lowering.ts';
+import { literal } from '../wgsl.ts';
 import type { elementwiseOps } from '../../../src/ir/ops/elementwise.ts';
 
 function operand(k: KernelWriter, n: Node, x: Value, at: Parameters<Value['emit']>[1]): string {
@@ -41,6 +42,11 @@ export const elementwiseWgsl: { [K in keyof typeof elementwiseOps]: WgslLowering
   pow: lazy((n, [a, b]) => exprValue('f32', n.type.shape, (k, at) => `${k.helper('rh_pow')}(${operand(k, n, a, at)}, ${operand(k, n, b, at)})`)),
   max: binary((a, b) => `max(${a}, ${b})`),
   min: binary((a, b) => `min(${a}, ${b})`),
+  compare: lazy((n, [a, b]) => {
+    const op = { eq: '==', lt: '<', le: '<=', gt: '>', ge: '>=' }[attrsOf(n, 'compare').cmp];
+    const t = n.type.dtype;
+    return exprValue(t, n.type.shape, (k, at) => `select(${literal(t, 0)}, ${literal(t, 1)}, ${operand(k, n, a, at)} ${op} ${operand(k, n, b, at)})`);
+  }),
   // f32 -> i32 truncates toward zero in WGSL, as the IR's cast does.
   cast: lazy((n, [x]) => exprValue(n.type.dtype, n.type.shape, (k, at) => `${attrsOf(n, 'cast').to}(${operand(k, n, x, at)})`)),
 };

@@ -3,11 +3,12 @@
 // a bad id can never read outside the table; the runtime rejects bad ids before running).
 
 import { attrsOf } from '../../../src/ir/registry.ts';
-import { dimAdd, type Dim } from '../../../src/ir/dims.ts';
+import { dimAdd, dimMul, numElements, type Dim } from '../../../src/ir/dims.ts';
 import { normaliseAxis } from '../../../src/ir/reference.ts';
 import { broadcastIndex, decompose, exprValue, linearize, viewValue } from '../values.ts';
 import { broadcastView, reshapeView, sliceView, transposeView } from '../views.ts';
-import { lazy, type WgslLowering } from '../lowering.ts';
+import { lazy, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
+import { literal } from '../wgsl.ts';
 import type { shapeOps } from '../../../src/ir/ops/shape.ts';
 
 function withAxis(axes: readonly string[], axis: number, index: string): string[] {
@@ -71,4 +72,47 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
     },
     { asCheapAsALoad: ([table, ids]) => table.view !== undefined && ids.view !== undefined },
   ),
+  // Without f32 atomics: zero the table, then one thread per (position, column) whose id first
+  // occurs at that position sums every position with that id, in position order (deterministic).
+  // The first-occurrence scan is O(N) per thread: O(N^2 W) in all for N ids of rows of width W,
+  // which beats scanning all V rows per thread (O(V N W)) while N is below the vocabulary.
+  scatter_add: {
+    kind: 'kernel',
+    kernel: (n, [ids, updates], out, ctx) => {
+      const shape = n.type.shape;
+      const rowShape = shape.slice(1);
+      const positions = numElements(ids.shape);
+      const width = numElements(rowShape);
+      const zero = ctx.writer('scatter_add_zero');
+      const clear = zero.finish({
+        summary: `zero ${zero.shape(shape)} before scatter_add`,
+        workgroupSize: [WORKGROUP, 1, 1],
+        grid: { linear: { count: numElements(shape), per: WORKGROUP } },
+        main: () => {
+          const at = linearThread(zero, shape);
+          zero.line(storeOutput(zero, { view: out.view }, shape, at, literal(n.type.dtype, 0)));
+        },
+      });
+      const k = ctx.writer('scatter_add');
+      const scatter = k.finish({
+        summary: `scatter_add of ${k.shape(updates.shape)} into ${k.shape(shape)} by ids ${k.shape(ids.shape)}`,
+        workgroupSize: [WORKGROUP, 1, 1],
+        grid: { linear: { count: dimMul(positions, width), per: WORKGROUP } },
+        main: () => {
+          const idAt = k.func('id_at', 'm: u32', 'i32', () => ids.emit(k, { axes: decompose(k, 'm', ids.shape), flat: 'm' }));
+          const updAt = k.func('update_at', 'm: u32, c: u32', n.type.dtype, () => updates.emit(k, { axes: [...decompose(k, 'm', ids.shape), ...decompose(k, 'c', rowShape)] }));
+          const [p, c] = linearThread(k, [positions, width]).axes;
+          const rows = k.dim(shape[0]);
+          const count = k.dim(positions);
+          k.line(`let id = ${idAt}(${p});`);
+          k.line(`if (id < 0i || u32(id) >= ${rows}) { return; }`);
+          k.line(`for (var m = 0u; m < ${p}; m++) { if (${idAt}(m) == id) { return; } }`);
+          k.line(`var acc = ${literal(n.type.dtype, 0)};`);
+          k.line(`for (var m = ${p}; m < ${count}; m++) { if (${idAt}(m) == id) { acc += ${updAt}(m, ${c}); } }`);
+          k.line(storeOutput(k, { view: out.view }, shape, { axes: ['u32(id)', ...decompose(k, c, rowShape)] }, 'acc'));
+        },
+      });
+      return [clear, scatter];
+    },
+  },
 };

@@ -93,6 +93,42 @@ function pairwise(da: OperandGradient, db: OperandGradient): Vjp<{}> {
   };
 }
 
+export const COMPARISONS = { eq: (a: number, b: number) => a === b, lt: (a: number, b: number) => a < b, le: (a: number, b: number) => a <= b, gt: (a: number, b: number) => a > b, ge: (a: number, b: number) => a >= b } as const;
+export type Comparison = keyof typeof COMPARISONS;
+export interface CompareAttrs { cmp: Comparison }
+
+/** a <cmp> b as 1 or 0 in the operands' dtype (the IR has no bool): a mask gradients multiply by. */
+const compare: OpDef<CompareAttrs> = {
+  name: 'compare',
+  summary: 'a <cmp> b (eq, lt, le, gt, ge) as 1 or 0 of the operands\' dtype, NumPy broadcasting',
+  category: 'elementwise',
+  arity: [2, 2],
+  pure: true,
+  // piecewise constant: no gradient flows through a mask
+  vjp: () => [undefined, undefined],
+  inferType: ([a, b], attrs) => {
+    if (!Object.prototype.hasOwnProperty.call(COMPARISONS, attrs.cmp)) throw new OpTypeError(`compare: cmp must be one of ${Object.keys(COMPARISONS).join(', ')}, got ${String(attrs.cmp)}`);
+    sameDtype('compare', a, b);
+    return tensorType(a.dtype, broadcastTypes('compare', a, b));
+  },
+  evaluate: ([a, b], attrs, env) => {
+    const shape = broadcastShapes(a.shape, b.shape)!;
+    const out = alloc(a.dtype, shape, env);
+    const ia = broadcastIndex(a.shape, shape);
+    const ib = broadcastIndex(b.shape, shape);
+    const f = COMPARISONS[attrs.cmp];
+    for (let i = 0; i < out.data.length; i++) out.data[i] = f(a.data[ia[i]], b.data[ib[i]]) ? 1 : 0;
+    return out;
+  },
+};
+
+const cmp = (g: GradGraph, a: number, b: number, how: Comparison) => g.add('compare', [a, b], { cmp: how });
+/**
+ * Where the operands tie, each gets half the gradient (PyTorch's rule for maximum/minimum);
+ * elsewhere the one chosen gets all of it.
+ */
+const chosen = (g: GradGraph, a: number, b: number, wins: Comparison) => g.add('add', [cmp(g, a, b, wins), mul(g, cmp(g, a, b, 'eq'), scalar(g, 0.5))]);
+
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 export const elementwiseOps = defineOps({
@@ -104,7 +140,8 @@ export const elementwiseOps = defineOps({
   erf: unary('erf', 'error function (2/sqrt(pi)) * integral_0^x e^{-t^2} dt', erf, chain((g, x) => mul(g, scalar(g, TWO_OVER_SQRT_PI), g.add('exp', [neg(g, mul(g, x, x))])))),
   sin: unary('sin', 'sine (radians)', Math.sin, chain((g, x) => g.add('cos', [x]))),
   cos: unary('cos', 'cosine (radians)', Math.cos, chain((g, x) => neg(g, g.add('sin', [x])))),
-  abs: unary('abs', '|x|', Math.abs, undefined, false),
+  // sign(x): 0 at 0, as PyTorch's abs gradient
+  abs: unary('abs', '|x|', Math.abs, chain((g, x) => { const z = scalar(g, 0); return sub(g, cmp(g, x, z, 'gt'), cmp(g, x, z, 'lt')); }), false),
   add: binary('add', 'a + b', (a, b) => a + b, true, pairwise((_g, dy) => dy, (_g, dy) => dy)),
   sub: binary('sub', 'a - b', (a, b) => a - b, true, pairwise((_g, dy) => dy, (g, dy) => neg(g, dy))),
   mul: binary('mul', 'a * b', (a, b) => a * b, true, pairwise((g, dy, _a, b) => mul(g, dy, b), (g, dy, a) => mul(g, dy, a))),
@@ -113,7 +150,8 @@ export const elementwiseOps = defineOps({
     (g, dy, a, b) => mul(g, dy, mul(g, b, g.add('pow', [a, sub(g, b, scalar(g, 1))]))),
     (g, dy, a, _b, y) => mul(g, dy, mul(g, y, g.add('log', [a]))),
   )),
-  max: binary('max', 'elementwise maximum', Math.max, true),
-  min: binary('min', 'elementwise minimum', Math.min, true),
+  max: binary('max', 'elementwise maximum', Math.max, true, pairwise((g, dy, a, b) => mul(g, dy, chosen(g, a, b, 'gt')), (g, dy, a, b) => mul(g, dy, chosen(g, b, a, 'gt')))),
+  min: binary('min', 'elementwise minimum', Math.min, true, pairwise((g, dy, a, b) => mul(g, dy, chosen(g, a, b, 'lt')), (g, dy, a, b) => mul(g, dy, chosen(g, b, a, 'lt')))),
+  compare,
   cast: { ...cast, vjp: (g, n, dy) => [g.type(n.inputs[0]).dtype === 'f32' && g.type(n.output).dtype === 'f32' ? dy : undefined] },
 });

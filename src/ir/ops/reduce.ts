@@ -54,8 +54,19 @@ function spread(mean: boolean): Vjp<ReduceAttrs> {
   };
 }
 
+/** dy to the elements equal to the maximum, shared evenly among ties (PyTorch's amax rule). */
+const toMaxima: Vjp<ReduceAttrs> = (g, n, dy) => {
+  const x = g.type(n.inputs[0]);
+  const ax = normaliseAxis(n.attrs.axis, x.shape.length);
+  const keptShape = x.shape.map((d, i) => (i === ax ? 1 : d));
+  const keep = (v: number) => (n.attrs.keepdims ? v : g.add('reshape', [v], { shape: keptShape }));
+  const mask = g.add('compare', [n.inputs[0], keep(n.output)], { cmp: 'eq' });
+  const ties = g.add('sum', [mask], { axis: ax, keepdims: true });
+  return [mul(g, g.add('div', [mask, ties]), keep(dy))];
+};
+
 export const reduceOps = defineOps({
   sum: reduce('sum', 'sum over an axis', 0, (acc, x) => acc + x, undefined, spread(false)),
   mean: reduce('mean', 'mean over an axis', 0, (acc, x) => acc + x, (acc, n) => acc / n, spread(true)),
-  max_reduce: reduce('max_reduce', 'maximum over an axis', -Infinity, Math.max),
+  max_reduce: reduce('max_reduce', 'maximum over an axis', -Infinity, Math.max, undefined, toMaxima),
 });

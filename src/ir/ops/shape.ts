@@ -14,6 +14,7 @@ export interface TransposeAttrs { perm: readonly number[] }
 export interface SliceAttrs { axis: number; start: Dim; end: Dim }
 export interface ConcatAttrs { axis: number }
 export interface BroadcastAttrs { shape: readonly Dim[] }
+export interface ScatterAddAttrs { rows: number }
 
 export const shapeOps = defineOps({
   reshape: {
@@ -178,6 +179,8 @@ export const shapeOps = defineOps({
       if (table.shape.length < 1) throw new OpTypeError(`gather: the table must have rank >= 1, got ${typeToString(table)}`);
       return tensorType(table.dtype, [...ids.shape, ...table.shape.slice(1)]);
     },
+    // the rows of dy added into the table rows they were read from (an embedding's gradient)
+    vjp: (g, n, dy) => [g.add('scatter_add', [n.inputs[1], dy], { rows: g.type(n.inputs[0]).shape[0] }), undefined],
     evaluate: ([table, ids], _, env) => {
       const rows = table.shape[0];
       const width = size(table.shape.slice(1));
@@ -187,6 +190,31 @@ export const shapeOps = defineOps({
         // A bad id is a user error (e.g. a token outside the vocabulary), reported, not a crash.
         if (r < 0 || r >= rows) throw new RangeError(`gather: index ${r} at position ${i} is out of range for a table of ${rows} rows`);
         out.data.set(table.data.subarray(r * width, (r + 1) * width), i * width);
+      }
+      return out;
+    },
+  },
+  scatter_add: {
+    name: 'scatter_add',
+    summary: 'gather\'s transpose: [rows, ...] zeros with updates[n] added into row ids[n]',
+    category: 'movement',
+    arity: [2, 2],
+    pure: true,
+    inferType: ([ids, updates], a: ScatterAddAttrs) => {
+      if (ids.dtype !== 'i32') throw new OpTypeError(`scatter_add: ids must be i32, got ${typeToString(ids)}`);
+      if (!(Number.isInteger(a.rows) && a.rows > 0)) throw new OpTypeError(`scatter_add: rows ${a.rows} must be a positive integer`);
+      const r = ids.shape.length;
+      if (updates.shape.length < r || !ids.shape.every((d, i) => dimEq(d, updates.shape[i])) || !updates.shape.slice(r).every(isConcrete))
+        throw new OpTypeError(`scatter_add: updates ${typeToString(updates)} must be ids.shape ${shapeToString(ids.shape)} followed by fixed row dims`);
+      return tensorType(updates.dtype, [a.rows, ...updates.shape.slice(r)]);
+    },
+    evaluate: ([ids, updates], a: ScatterAddAttrs, env) => {
+      const width = size(updates.shape.slice(ids.shape.length));
+      const out = alloc(updates.dtype, [a.rows, ...updates.shape.slice(ids.shape.length)], env);
+      for (let i = 0; i < ids.data.length; i++) {
+        const r = ids.data[i];
+        if (r < 0 || r >= a.rows) throw new RangeError(`scatter_add: index ${r} at position ${i} is out of range for ${a.rows} rows`);
+        for (let c = 0; c < width; c++) out.data[r * width + c] += updates.data[i * width + c];
       }
       return out;
     },

@@ -8,6 +8,7 @@ import { byteSize, DTYPES, type DType } from '../../ir/dtypes.ts';
 import { bindingBytes, checkPlan, evalDimText, gridDimSize, type PlanBuffer, type PlanDispatch, type PlanGrid, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/plan.ts';
 import { BufferUsage, GpuError, MapMode, createBuffersChecked, fromGpuError, type GpuContext } from './device.ts';
 import { PipelineCache } from './pipelines.ts';
+import { RhcError } from '../../errors.ts';
 import { createPlanBuffers, type CacheSet, type ChunkedBuffer, type WeightSource } from './program-buffers.ts';
 
 export type { CacheSet, WeightSource } from './program-buffers.ts';
@@ -28,6 +29,15 @@ export interface RunRequest {
   /** a decoder's caches; omitted: the forward program's own activations */
   caches?: CacheSet;
   reads: readonly ReadRequest[];
+  /**
+   * After the dispatches, in the same submission: copy buffer `from` over buffer `to` (a
+   * training step's new parameters over the old), then zero the `clears`. Both buffers of a
+   * copy must have the same size and chunking.
+   */
+  copies?: readonly { from: number; to: number }[];
+  clears?: readonly number[];
+  /** only write the inputs and read back (the current contents of buffers, a training state) */
+  skipDispatches?: boolean;
 }
 
 // Pipelines are shared by every model on a device: identical kernels compile once.
@@ -38,6 +48,8 @@ export class PlanProgram {
   private readonly bindGroups = new Map<CacheSet | undefined, GPUBindGroup[]>();
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
+  /** readback buffers by size, reused run after run (a training loop reads its loss every step) */
+  private readonly staging = new Map<number, GPUBuffer[]>();
 
   private constructor(
     readonly ctx: GpuContext,
@@ -199,7 +211,9 @@ export class PlanProgram {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder({ label: 'rhc run' });
-    this.encodeDispatches(encoder, range, sizes, groups, 'rhc run');
+    if (!req.skipDispatches) this.encodeDispatches(encoder, range, sizes, groups, 'rhc run');
+    for (const c of req.copies ?? []) this.copyBuffer(encoder, c.from, c.to);
+    for (const id of req.clears ?? []) for (const chunk of this.buffer(id).chunks) encoder.clearBuffer(chunk);
     const staging = req.reads.map((r) => this.copyOut(encoder, r));
     device.queue.submit([encoder.finish()]);
     const validation = await device.popErrorScope();
@@ -209,21 +223,58 @@ export class PlanProgram {
       await Promise.all(staging.map((s) => s.mapAsync(MapMode.READ)));
       return req.reads.map((r, i) => {
         const bytes = byteSize(r.dtype, r.count);
-        return new DTYPES[r.dtype].array(staging[i].getMappedRange(0, Math.max(bytes, 4)).slice(0, bytes));
+        const data = new DTYPES[r.dtype].array(staging[i].getMappedRange(0, Math.max(bytes, 4)).slice(0, bytes));
+        staging[i].unmap();
+        return data;
       });
     } catch (e) {
+      for (const s of staging) s.destroy();
+      staging.length = 0;
       ctx.throwIfFailed(); // a lost device explains a failed mapAsync better
       throw e instanceof GpuError ? e : new GpuError('internal', `reading results back: ${(e as Error).message}`);
     } finally {
-      for (const s of staging) s.destroy();
+      for (const s of staging) this.releaseStaging(s);
     }
   }
 
-  /** Copies elements [start, start+count) of a (possibly chunked) buffer into a new staging buffer. */
+  private buffer(id: number): ChunkedBuffer {
+    const b = this.buffers.get(id);
+    if (!b) throw new Error(`internal: the plan has no buffer ${id}`);
+    return b;
+  }
+
+  /** The id of the buffer holding checkpoint tensor `name` (a weight, or a training state tensor). */
+  weightBuffer(name: string): number {
+    const b = this.plan.buffers.find((x) => x.role === 'weight' && x.checkpoint === name);
+    if (!b) throw new RhcError(`the plan has no weight '${name}'`);
+    return b.id;
+  }
+
+  private copyBuffer(encoder: GPUCommandEncoder, from: number, to: number): void {
+    const a = this.buffer(from);
+    const b = this.buffer(to);
+    if (a.chunks.length !== b.chunks.length || a.chunks.some((c, i) => c.size !== b.chunks[i].size))
+      throw new Error(`internal: buffers ${from} and ${to} differ in size or chunking; one cannot replace the other`);
+    a.chunks.forEach((c, i) => encoder.copyBufferToBuffer(c, 0, b.chunks[i], 0, c.size));
+  }
+
+  private acquireStaging(size: number): GPUBuffer {
+    const free = this.staging.get(size)?.pop();
+    return free ?? this.ctx.device.createBuffer({ label: 'rhc readback', size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  }
+
+  private releaseStaging(b: GPUBuffer): void {
+    if (this.destroyed) return b.destroy();
+    const list = this.staging.get(b.size) ?? [];
+    list.push(b);
+    this.staging.set(b.size, list);
+  }
+
+  /** Copies elements [start, start+count) of a (possibly chunked) buffer into a staging buffer. */
   private copyOut(encoder: GPUCommandEncoder, r: ReadRequest): GPUBuffer {
-    const source = this.buffers.get(r.buffer)!;
+    const source = this.buffer(r.buffer);
     const size = DTYPES[r.dtype].bytes;
-    const staging = this.ctx.device.createBuffer({ label: 'rhc readback', size: Math.max(16, Math.ceil((r.count * size) / 16) * 16), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const staging = this.acquireStaging(Math.max(16, Math.ceil((r.count * size) / 16) * 16));
     const per = source.chunkElements;
     for (let c = 0; c < source.chunks.length; c++) {
       const lo = Math.max(r.start, c * per);
@@ -238,6 +289,8 @@ export class PlanProgram {
     for (const b of this.buffers.values()) b.destroy();
     this.uniforms.destroy();
     this.bindGroups.clear();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
   }
 }
 

@@ -45,6 +45,17 @@ function build(): Graph {
   outs.attention = b.add('attention', [heads(x, N), heads(y, M), heads(y, M)], { scale: 0.7, causal: false });
   outs.causal = b.add('attention', [heads(x, N), heads(b.add('concat', [y, x], { axis: 0 }), dimAdd(M, N)), heads(b.add('concat', [y, x], { axis: 0 }), dimAdd(M, N))], { scale: 0.5, causal: true });
   outs.rope = b.add('rope', [x, b.add('cos', [b.add('slice', [x], { axis: 1, start: 0, end: 2 })]), b.add('sin', [b.add('slice', [x], { axis: 1, start: 2, end: 4 })])]);
+  // the training ops
+  outs.compare = b.add('compare', [x, c(0.3)], { cmp: 'gt' });
+  outs.one_hot = b.add('one_hot', [k], { depth: 5, dtype: 'f32' });
+  const wide = b.add('concat', [x, b.add('slice', [x], { axis: 1, start: 0, end: 1 })], { axis: 1 });
+  outs.cross_entropy = b.add('cross_entropy', [wide, k]);
+  outs.scatter_add = b.add('scatter_add', [k, x], { rows: 5 });
+  const [hq, hk] = [heads(x, N), heads(y, M)];
+  const lse = b.add('attention_lse', [hq, hk], { scale: 0.7, causal: false });
+  outs.attention_lse = lse;
+  const delta = b.add('sum', [b.add('mul', [hq, outs.attention])], { axis: -1, keepdims: false });
+  for (const wrt of ['q', 'k', 'v'] as const) outs[`attention_grad_${wrt}`] = b.add('attention_grad', [hq, hk, hk, hq, lse, delta], { scale: 0.7, causal: false, wrt });
   return b.finish('ops', ['N', 'M'], Object.entries(outs).map(([name, id]) => ({ name, id })), {});
 }
 

@@ -226,3 +226,40 @@ describe('attention and rope', () => {
     expect(errors.y).toBeLessThan(TOL);
   });
 });
+
+describe('the training ops', () => {
+  it('compare, one_hot, cross_entropy and scatter_add (repeated ids; rows not a multiple of the workgroup)', async () => {
+    const g = buildGraph(['N'], (b, input) => {
+      const x = input('x', 'f32', [N, 67]);
+      const ids = input('ids', 'i32', [N]);
+      const half = b.add('const', [], { dtype: 'f32', value: 0.25 });
+      return {
+        ge: b.add('compare', [x, half], { cmp: 'ge' }), eq: b.add('compare', [ids, b.add('const', [], { dtype: 'i32', value: 3 })], { cmp: 'eq' }),
+        hot: b.add('one_hot', [ids], { depth: 67, dtype: 'f32' }),
+        ce: b.add('cross_entropy', [b.add('mul', [x, b.add('const', [], { dtype: 'f32', value: 4 })]), ids]),
+        scatter: b.add('scatter_add', [ids, x], { rows: 67 }),
+      };
+    });
+    const feed = (n: number, seed: number) => ({ x: randomTensor('f32', [n, 67], seed), ids: randomTensor('i32', [n], seed + 1, [0, 5]) });
+    const errors = await gpuVsReference(g, [feed(3, 5), feed(9, 6)], { bounds });
+    expect(Object.keys(errors).sort()).toEqual(['ce', 'eq', 'ge', 'hot', 'scatter']);
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOL);
+  });
+
+  it.each([true, false])('attention_lse and attention_grad for q, k and v (causal %s) at two sequence lengths', async (causal) => {
+    const H = 2;
+    const D = 8;
+    const g = buildGraph(['N'], (b, input) => {
+      const [q, k, v, dout] = ['q', 'k', 'v', 'dout'].map((name) => input(name, 'f32', [H, N, D]));
+      const a = { scale: 0.35, causal };
+      const out = b.add('attention', [q, k, v], a);
+      const lse = b.add('attention_lse', [q, k], a);
+      const delta = b.add('sum', [b.add('mul', [dout, out])], { axis: -1, keepdims: false });
+      const grad = (wrt: string) => b.add('attention_grad', [q, k, v, dout, lse, delta], { ...a, wrt });
+      return { lse, dq: grad('q'), dk: grad('k'), dv: grad('v') };
+    });
+    const feed = (n: number, seed: number) => Object.fromEntries(['q', 'k', 'v', 'dout'].map((name, i) => [name, randomTensor('f32', [H, n, D], seed + i)]));
+    const errors = await gpuVsReference(g, [feed(5, 11), feed(9, 21)], { bounds });
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(1e-4);
+  });
+});
