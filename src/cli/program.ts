@@ -10,6 +10,8 @@ import { registerInitWeights } from './commands/init-weights.ts';
 import { registerForward } from './commands/forward.ts';
 import { registerCompile } from './commands/compile.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerGrad } from './commands/grad.ts';
+import { registerTrain } from './commands/train.ts';
 import { EXIT, EXIT_STATUS_HELP, reportError } from './errors.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerForward(program);
   registerCompile(program);
   registerGenerate(program);
+  registerGrad(program);
+  registerTrain(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
