@@ -12,6 +12,8 @@ import { registerCompile } from './commands/compile.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerGrad } from './commands/grad.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerEval } from './commands/eval.ts';
+import { registerPlot } from './commands/plot.ts';
 import { EXIT, EXIT_STATUS_HELP, reportError } from './errors.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerGrad(program);
   registerTrain(program);
+  registerEval(program);
+  registerPlot(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
