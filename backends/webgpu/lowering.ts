@@ -71,6 +71,11 @@ export interface KernelLowering {
   kind: 'kernel';
   /** operands the kernel reads as buffers (realised first when they are expressions) */
   needsViews?: readonly number[];
+  /**
+   * operands it reads fast only with a unit stride along their last axis: a strided view of
+   * them (a transpose, as gradients take) is copied to a contiguous buffer first
+   */
+  needsUnitLastStride?: readonly number[];
   /** writes through any strided output view, so the scheduler may choose the layout */
   anyOutputLayout?: boolean;
   /** accepts an elementwise epilogue */

@@ -13,7 +13,7 @@
 
 import { attrsOf } from '../../src/ir/registry.ts';
 import { nodeMap, type Graph, type Node, type Region } from '../../src/ir/graph.ts';
-import { type Dim, dimMul, isConcrete } from '../../src/ir/dims.ts';
+import { type Dim, dimEq, dimMul, isConcrete } from '../../src/ir/dims.ts';
 import { normaliseAxis } from '../../src/ir/reference.ts';
 import { isFusionRuleName, type FusionRuleName } from '../../src/passes/fusion-rules.ts';
 import { usersOf } from '../../src/passes/rewrite.ts';
@@ -270,7 +270,8 @@ class Scheduler implements LowerCtx {
   private kernel(n: Node, low: KernelLowering, root: Node, inputs: Value[], owners: readonly (Node | undefined)[], scope: Scope, out?: Partial<KernelOutput>, normalisedA?: () => Value): Value {
     if ((out?.epilogue && !low.epilogue) || (out?.store && !low.pairStore)) throw new Error(`internal: the ${n.op} kernel takes no ${out.store ? 'pair store' : 'epilogue'}`);
     const operands = inputs.map((v, i) => {
-      if (!low.needsViews?.includes(i) || v.view) return v;
+      const strided = low.needsUnitLastStride?.includes(i) && v.view && v.shape.length > 0 && !dimEq(v.view.strides[v.shape.length - 1], 1);
+      if (!low.needsViews?.includes(i) || (v.view && !strided)) return v;
       const owner = owners[i] ?? n;
       const realised = this.realise(owner, v);
       if (owners[i]) scope.values.set(owner.id, realised);

@@ -145,18 +145,44 @@ describe('gradient rules against finite differences (f64)', () => {
       return b.add('mean', [b.add('cross_entropy', [logits, labels(b, [3, 3, 0, 2, 1])])], { axis: 0, keepdims: true });
     }, 31)).toBeLessThan(TOL);
   });
-  it.each([
-    ['causal, Sq = Sk', true, 4, 4],
-    ['causal, Sq < Sk (queries are the last of the keys, as with a KV cache)', true, 2, 5],
-    ['not causal', false, 3, 5],
-  ] as const)('attention: q, k and v (%s)', (_, causal, sq, sk) => {
-    expect(gradientError((b, p) => b.add('attention', [p('q', [2, 2, sq, 3]), p('k', [2, 2, sk, 3]), p('v', [2, 2, sk, 4])], { scale: 0.7, causal }), 32, [-1.5, 1.5])).toBeLessThan(TOL);
-  });
-  it('attention with only q varying (k and v constants) asks for q alone', () => {
-    expect(gradientError((b, p) => {
-      const k = b.add('const', [], { dtype: 'f32', shape: [3, 2], data: [0.3, -0.2, 1, 0.5, -0.7, 0.1] });
-      return b.add('attention', [p('q', [3, 2]), k, k], { scale: 1, causal: true });
-    }, 33)).toBeLessThan(TOL);
+  describe('attention (recomputed from the row log-sum-exp)', () => {
+    const attention = (lead: number[], sq: number, sk: number, d: number, dv: number, causal: boolean) => (b: GraphBuilder, p: (n: string, s: number[]) => number) =>
+      b.add('attention', [p('q', [...lead, sq, d]), p('k', [...lead, sk, d]), p('v', [...lead, sk, dv])], { scale: 1 / Math.sqrt(d), causal });
+    // scores of several units (inputs in [-2, 2]), so the softmax is far from uniform
+    const wide: [number, number] = [-2, 2];
+    it.each([
+      ['non-causal, batch and heads', [2, 2], 4, 4, 4, 4, false],
+      ['causal, batch and heads', [2, 2], 4, 4, 4, 4, true],
+      ['causal with Sq < Sk (a KV-cache offset), Dv != D', [2, 2], 3, 5, 4, 3, true],
+      ['non-causal with Sq < Sk', [3], 2, 5, 3, 2, false],
+      ['non-causal with Sq > Sk, no leading dims', [], 5, 3, 2, 4, false],
+    ] as const)('q, k and v: %s', (_, lead, sq, sk, d, dv, causal) => {
+      expect(gradientError(attention([...lead], sq, sk, d, dv, causal), 30 + sq + sk, wide)).toBeLessThan(TOL);
+    });
+    it('only some inputs vary: q alone, v alone, k and v alone (the others constants)', () => {
+      const fixed = (b: GraphBuilder, shape: number[], seed: number) => {
+        const rng = new Rng(seed);
+        return b.add('const', [], { dtype: 'f32', shape, data: Array.from({ length: shape.reduce((a, x) => a * x, 1) }, () => 4 * rng.uniform() - 2) });
+      };
+      const [lead, q, kv] = [[2, 2], [2, 2, 3, 4], [2, 2, 5, 4]];
+      expect(gradientError((b, p) => b.add('attention', [p('q', q), fixed(b, kv, 1), fixed(b, kv, 2)], { scale: 0.5, causal: true }), 40, wide)).toBeLessThan(TOL);
+      expect(gradientError((b, p) => b.add('attention', [fixed(b, q, 3), fixed(b, kv, 4), p('v', [...lead, 5, 4])], { scale: 0.5, causal: true }), 41, wide)).toBeLessThan(TOL);
+      expect(gradientError((b, p) => b.add('attention', [fixed(b, q, 5), p('k', kv), p('v', kv)], { scale: 0.5, causal: false }), 42, wide)).toBeLessThan(TOL);
+    });
+    it('self-attention: one value read as q, k and v sums the three gradients', () => {
+      expect(gradientError((b, p) => {
+        const x = p('x', [2, 4, 4]);
+        return b.add('attention', [x, x, x], { scale: 0.5, causal: true });
+      }, 43, wide)).toBeLessThan(TOL);
+    });
+    it('the backward graph holds no [Sq, Sk] (or [Sk, Sq]) tensor', () => {
+      const { graph } = lossGraph(attention([2, 2], 3, 5, 4, 2, true), 44);
+      const backward = gradients(graph, { loss: 'loss' });
+      const ends = backward.nodes.map((n) => n.type.shape.slice(-2).join('x'));
+      expect(ends).not.toContain('3x5');
+      expect(ends).not.toContain('5x3');
+      expect(backward.nodes.filter((n) => n.op === 'attention_grad').map((n) => n.attrs.wrt).sort()).toEqual(['k', 'q', 'v']);
+    });
   });
   it('cast f32 -> f32 passes the gradient through', () => {
     expect(gradientError((b, p) => b.add('cast', [p('x', [4])], { to: 'f32' }), 20)).toBeLessThan(TOL);

@@ -5,9 +5,11 @@
 //     sees (j < i + (Sk - Sq) + 1 when causal);
 //   - the gradients of k and v: a thread per key row, looping over the queries that see it
 //     (i >= j - (Sk - Sq) when causal).
-// The thread's own rows (q and dout; or k and v) and its accumulator sit in registers, vec4s
-// when the head sizes allow, as in the forward kernels; no workgroup memory, no barriers. The
-// grid is that of the forward 'rows' kernel: x over the rows, y over the leading (batch, head) index.
+// The thread's own rows (q and dout; or k and v) and its accumulator are private arrays of vec4s
+// (scalars when a head size is not a multiple of 4), walked by loops rather than unrolled: at a
+// head size of 64 the unrolled form took SwiftShader 10 s to compile per kernel, the loops 0.7 s,
+// and a GPU's compiler unrolls loops of constant bounds itself. No workgroup memory, no barriers;
+// the grid is the forward 'rows' kernel's: x over the rows, y over the leading (batch, head) index.
 
 import { attrsOf } from '../../../src/ir/registry.ts';
 import { dimSub, numElements, shapeToString, type Dim } from '../../../src/ir/dims.ts';
@@ -18,8 +20,6 @@ import { accessor, storeOutput, WORKGROUP, type KernelOutput, type LowerCtx, typ
 import { f32Literal, wgslType } from '../wgsl.ts';
 import type { AttentionAttrs } from '../../../src/ir/ops/attention.ts';
 
-const LANES = ['x', 'y', 'z', 'w'];
-
 interface Heads {
   a: AttentionAttrs;
   lead: readonly Dim[];
@@ -27,9 +27,9 @@ interface Heads {
   Sk: Dim;
   D: number;
   Dv: number;
-  /** vec4 registers when both head sizes are multiples of 4, scalars otherwise */
+  /** elements per group: vec4s when both head sizes are multiples of 4, scalars otherwise */
   W: 1 | 4;
-  /** the WGSL type of a register */
+  /** the WGSL type of a group */
   T: string;
 }
 
@@ -42,29 +42,31 @@ function headsOf(n: Node, a: AttentionAttrs, q: Value, key: Value, v?: Value): H
   return { a, lead: q.shape.slice(0, -2), Sq: q.shape[r - 2], Sk: key.shape[r - 2], D, Dv, W, T: wgslType(n.type.dtype, W) };
 }
 
-/** Register group `c` (a W-wide slice) of row `row` of a [..., S, width] value read through accessor `fn`. */
-function rowReader(h: Heads, fn: string, lead: readonly string[]) {
-  return (row: string, c: number) => {
-    const at = (e: number) => `${fn}(${[...lead, row, `${h.W * c + e}u`].join(', ')})`;
+/** Reads group `c` (a u32 expression) of row `row`: W elements of a [..., S, width] value, through its accessor. */
+type Row = (row: string, c: string) => string;
+
+function rowReader(h: Heads, fn: string, lead: readonly string[]): Row {
+  return (row, c) => {
+    const at = (e: number) => `${fn}(${[...lead, row, h.W === 4 ? `${c} * 4u + ${e}u` : c].join(', ')})`;
     return h.W === 4 ? `${h.T}(${[0, 1, 2, 3].map(at).join(', ')})` : at(0);
   };
 }
 
-const groups = (h: Heads, width: number) => Array.from({ length: width / h.W }, (_, c) => c);
+/** `for` over the register groups of a row of `width` elements. */
+const overGroups = (h: Heads, width: number, body: string) => `for (var c = 0u; c < ${width / h.W}u; c++) { ${body} }`;
 
-/** The dot product of two rows given as register groups. */
-function dot(h: Heads, width: number, a: (c: number) => string, b: (c: number) => string): string {
-  return groups(h, width).map((c) => (h.W === 4 ? `dot(${a(c)}, ${b(c)})` : `${a(c)} * ${b(c)}`)).join(' + ');
+/** A private array `name` holding row `row`, a register group per entry; returns its group reader. */
+function holdRow(k: KernelWriter, h: Heads, name: string, width: number, read: Row, row: string, indent = ''): (c: string) => string {
+  k.line(`${indent}var ${name}: array<${h.T}, ${width / h.W}>;`);
+  k.line(`${indent}${overGroups(h, width, `${name}[c] = ${read(row, 'c')};`)}`);
+  return (c) => `${name}[${c}]`;
 }
 
-/** `let` registers `${name}0..` holding row `row`. */
-function holdRow(k: KernelWriter, h: Heads, name: string, width: number, read: (row: string, c: number) => string, row: string, indent = ''): (c: number) => string {
-  for (const c of groups(h, width)) k.line(`${indent}let ${name}${c} = ${read(row, c)};`);
-  return (c) => `${name}${c}`;
+/** `var name` = the dot product of two rows of `width` elements, given by their group readers. */
+function dot(k: KernelWriter, h: Heads, name: string, width: number, a: (c: string) => string, b: (c: string) => string, indent: string): void {
+  k.line(`${indent}var ${name} = 0.0f;`);
+  k.line(`${indent}${overGroups(h, width, `${name} += ${h.W === 4 ? `dot(${a('c')}, ${b('c')})` : `${a('c')} * ${b('c')}`};`)}`);
 }
-
-/** The element d of a row held in register groups `${name}0..`. */
-const element = (h: Heads, name: string, d: number) => (h.W === 4 ? `${name}${Math.floor(d / 4)}.${LANES[d % 4]}` : `${name}${d}`);
 
 /** Keys query `i` sees end here (exclusive). */
 function keyEnd(k: KernelWriter, h: Heads, i: string): string {
@@ -78,7 +80,7 @@ function firstQuery(k: KernelWriter, h: Heads, j: string): string {
   return `select(0u, ${j} - ${off}, ${j} > ${off})`;
 }
 
-/** The kernel's prologue: this thread's row (returns its name) and leading indices, or an early return. */
+/** The prologue: this thread's row (`let name`, or an early return past the last); returns the leading indices. */
 function rowThread(k: KernelWriter, h: Heads, rows: Dim, name: string): readonly string[] {
   k.line(`let ${name} = gid.x;`);
   k.line(`if (${name} >= ${k.dim(rows)}) { return; }`);
@@ -96,13 +98,14 @@ function lseKernel(n: Node, [q, key]: readonly Value[], out: KernelOutput, ctx: 
     grid: grid(h, h.Sq),
     main: () => {
       const lead = rowThread(k, h, h.Sq, 'i');
-      const qi = holdRow(k, h, 'q', h.D, rowReader(h, accessor(k, 'ldq', q), lead), 'i');
+      const qi = holdRow(k, h, 'qi', h.D, rowReader(h, accessor(k, 'ldq', q), lead), 'i');
       const readK = rowReader(h, accessor(k, 'ldk', key), lead);
       // one pass: the running max, and the sum of exponentials rescaled as it grows
       k.line(`var m = -3.0e38f;`);
       k.line(`var total = 0.0f;`);
       k.line(`for (var j = 0u; j < ${keyEnd(k, h, 'i')}; j++) {`);
-      k.line(`  let s = (${dot(h, h.D, qi, (c) => readK('j', c))}) * ${f32Literal(h.a.scale)};`);
+      dot(k, h, 'qk', h.D, qi, (c) => readK('j', c), '  ');
+      k.line(`  let s = qk * ${f32Literal(h.a.scale)};`);
       k.line(`  let mNew = max(m, s);`);
       k.line(`  total = total * exp(m - mNew) + exp(s - mNew);`);
       k.line(`  m = mNew;`);
@@ -129,39 +132,43 @@ function gradKernel(n: Node, [q, key, v, dout, lse, delta]: readonly Value[], ou
       // accessors made where they are read, so a kernel binds only what it reads (dV: no v, no delta)
       const rowsOf = (name: string, x: Value) => rowReader(h, accessor(k, name, x), lead);
       const statOf = (name: string, x: Value) => (i: string) => `${accessor(k, name, x)}(${[...lead, i].join(', ')})`;
-      const accumulate = (term: (c: number) => string, indent: string) => {
-        for (const c of groups(h, width)) k.line(`${indent}acc${c} += ${term(c)};`);
-      };
-      for (const c of groups(h, width)) k.line(`var acc${c} = ${h.T}();`);
+      k.line(`var acc: array<${h.T}, ${width / h.W}>;`);
+      const accumulate = (term: (c: string) => string) => k.line(`  ${overGroups(h, width, `acc[c] += ${term('c')};`)}`);
       if (a.wrt === 'q') {
         // dQ_i = scale sum_j P_ij (dout_i . v_j - delta_i) k_j
-        const qi = holdRow(k, h, 'q', h.D, rowsOf('ldq', q), 'i');
-        const oi = holdRow(k, h, 'o', h.Dv, rowsOf('ldo', dout), 'i');
+        const qi = holdRow(k, h, 'qi', h.D, rowsOf('ldq', q), 'i');
+        const oi = holdRow(k, h, 'oi', h.Dv, rowsOf('ldo', dout), 'i');
         k.line(`let lse = ${statOf('ldl', lse)('i')};`);
         k.line(`let delta = ${statOf('ldd', delta)('i')};`);
         const [readK, readV] = [rowsOf('ldk', key), rowsOf('ldv', v)];
         k.line(`for (var j = 0u; j < ${keyEnd(k, h, 'i')}; j++) {`);
-        const kj = holdRow(k, h, 'k', h.D, readK, 'j', '  ');
-        k.line(`  let p = exp((${dot(h, h.D, qi, kj)}) * ${scale} - lse);`);
-        k.line(`  let ds = p * ((${dot(h, h.Dv, oi, (c) => readV('j', c))}) - delta);`);
-        accumulate((c) => `ds * ${kj(c)}`, '  ');
+        const kj = holdRow(k, h, 'kj', h.D, readK, 'j', '  ');
+        dot(k, h, 'qk', h.D, qi, kj, '  ');
+        dot(k, h, 'dp', h.Dv, oi, (c) => readV('j', c), '  ');
+        k.line(`  let ds = exp(qk * ${scale} - lse) * (dp - delta);`);
+        accumulate((c) => `ds * ${kj(c)}`);
       } else {
         // dK_j = scale sum_i P_ij (dout_i . v_j - delta_i) q_i;  dV_j = sum_i P_ij dout_i
-        const kj = holdRow(k, h, 'k', h.D, rowsOf('ldk', key), 'j');
-        const vj = a.wrt === 'k' ? holdRow(k, h, 'v', h.Dv, rowsOf('ldv', v), 'j') : undefined;
+        const kj = holdRow(k, h, 'kj', h.D, rowsOf('ldk', key), 'j');
+        const vj = a.wrt === 'k' ? holdRow(k, h, 'vj', h.Dv, rowsOf('ldv', v), 'j') : undefined;
         const [readQ, readO, lseAt] = [rowsOf('ldq', q), rowsOf('ldo', dout), statOf('ldl', lse)];
         const deltaAt = vj ? statOf('ldd', delta) : undefined;
         k.line(`for (var i = ${firstQuery(k, h, 'j')}; i < ${k.dim(h.Sq)}; i++) {`);
-        const qi = holdRow(k, h, 'q', h.D, readQ, 'i', '  ');
-        k.line(`  let p = exp((${dot(h, h.D, qi, kj)}) * ${scale} - ${lseAt('i')});`);
+        const qi = holdRow(k, h, 'qi', h.D, readQ, 'i', '  ');
+        dot(k, h, 'qk', h.D, qi, kj, '  ');
+        k.line(`  let p = exp(qk * ${scale} - ${lseAt('i')});`);
         if (vj && deltaAt) {
-          k.line(`  let ds = p * ((${dot(h, h.Dv, (c) => readO('i', c), vj)}) - ${deltaAt('i')});`);
-          accumulate((c) => `ds * ${qi(c)}`, '  ');
-        } else accumulate((c) => `p * ${readO('i', c)}`, '  ');
+          dot(k, h, 'dp', h.Dv, (c) => readO('i', c), vj, '  ');
+          k.line(`  let ds = p * (dp - ${deltaAt('i')});`);
+          accumulate((c) => `ds * ${qi(c)}`);
+        } else accumulate((c) => `p * ${readO('i', c)}`);
       }
       k.line(`}`);
       const factor = a.wrt === 'v' ? '' : `${scale} * `;
-      for (let d = 0; d < width; d++) k.line(storeOutput(k, out, n.type.shape, { axes: [...lead, row, `${d}u`] }, `${factor}${element(h, 'acc', d)}`));
+      const element = h.W === 4 ? 'acc[d / 4u][d % 4u]' : 'acc[d]';
+      k.line(`for (var d = 0u; d < ${width}u; d++) {`);
+      k.line(`  ${storeOutput(k, out, n.type.shape, { axes: [...lead, row, 'd'] }, `${factor}${element}`)}`);
+      k.line(`}`);
     },
   })];
 }

@@ -184,5 +184,6 @@ function rowStatistics(k: KernelWriter, reads: string[], steps: Dim, eps: number
 }
 
 export const matmulWgsl: { [K in keyof typeof matmulOps]: WgslLowering } = {
-  matmul: { kind: 'kernel', needsViews: [0, 1], epilogue: true, pairStore: true, kernel: matmulKernel },
+  // A transposed A (a weight's gradient reads x^T) is copied: the vec4 kernels read A along K.
+  matmul: { kind: 'kernel', needsViews: [0, 1], needsUnitLastStride: [0], epilogue: true, pairStore: true, kernel: matmulKernel },
 };

@@ -4,7 +4,7 @@ import { checkOutputNotInput } from '../../io/files.ts';
 import { checkpointFiles } from '../../io/checkpoint.ts';
 import { writeSafetensors } from '../../io/safetensors.ts';
 import { encode } from '../../io/tokenizer.ts';
-import { modelGradients, type GradBackend } from '../../train/model-gradients.ts';
+import type { GradBackend } from '../../train/model-gradients.ts';
 import type { Precision } from '../../ir/reference.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 import { collectSet, parseChoice, parseIds } from '../options.ts';
@@ -38,6 +38,7 @@ export function registerGrad(program: Command): void {
       const badId = ids.find((id) => id >= vocab);
       if (badId !== undefined) throw new UsageError(`token id ${badId} is outside the vocabulary (vocab_size ${vocab})`);
       if (ids.length > maxPos) throw new UsageError(`${ids.length} tokens exceed n_positions ${maxPos}`);
+      const { modelGradients } = await import('../../train/model-gradients.ts');
       const r = await modelGradients(model.graph, model.weights, ids, { backend: opts.backend, precision: opts.precision });
       const shapes = new Map(model.graph.nodes.filter((n) => n.op === 'param').map((n) => [n.attrs.name as string, n.type.shape as number[]]));
       const tensors = [...r.grads].map(([name, g]) => ({ name, shape: shapes.get(name)!, data: g instanceof Float32Array ? g : Float32Array.from(g) }));

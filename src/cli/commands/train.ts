@@ -1,12 +1,14 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { RhcError } from '../../errors.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
 import { formatBytes } from '../../io/files.ts';
 import { LR_SCHEDULES, type LrScheduleName } from '../../train/schedule.ts';
-import { METRICS_FILE, train, type TrainOptions, type TrainReporter } from '../../train/train.ts';
-import { DEFAULT_OPTIMIZER } from '../../train/step-graph.ts';
+// Types only: the trainer (and WebGPU) load when a run starts, so `rhc --help` stays quick.
+import type { TrainOptions, TrainReporter } from '../../train/train.ts';
+import { DEFAULT_OPTIMIZER } from '../../train/step-graph.ts'; // IR only: cheap to load
+
+const METRICS_FILE = 'metrics.jsonl';
 import { collectSet, parseChoice, parseIntOption, parseNumberOption } from '../options.ts';
 import { UsageError } from '../errors.ts';
 
@@ -22,9 +24,10 @@ const RUN_FLAGS = ['data', 'evalData', 'lr', 'lrSchedule', 'epochs', 'maxSteps',
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
 
 /** A progress bar on a terminal; a line every few steps otherwise (CI logs, pipes). */
-function cliReporter(): TrainReporter {
+async function cliReporter(): Promise<TrainReporter> {
+  const { SingleBar } = await import('cli-progress');
   const tty = process.stderr.isTTY === true;
-  let bar: SingleBar | undefined;
+  let bar: InstanceType<typeof SingleBar> | undefined;
   let total = 0;
   let lastLine = 0;
   return {
@@ -118,8 +121,8 @@ Example:
         ...(flags.evalBlocks ? { evalBlocks: flags.evalBlocks } : {}), ...(flags.saveEvery ? { saveEvery: flags.saveEvery } : {}),
         seed: flags.seed, shuffle: flags.shuffle, overrides: flags.set,
       };
-      const { processDevice } = await import('../../runtime/webgpu/backend.ts');
-      const result = await train(opts, out, cliReporter(), await processDevice(), flags.resume !== undefined);
+      const [{ processDevice }, { train }] = await Promise.all([import('../../runtime/webgpu/backend.ts'), import('../../train/train.ts')]);
+      const result = await train(opts, out, await cliReporter(), await processDevice(), flags.resume !== undefined);
       if (!result.checkpoint) throw new RhcError('internal: the run ended without a checkpoint');
       const ev = result.lastEval ? `; eval loss ${fmt(result.lastEval.eval_loss)}, perplexity ${result.lastEval.perplexity.toFixed(2)}, accuracy ${result.lastEval.accuracy.toFixed(4)}` : '';
       process.stdout.write(`trained ${result.steps} steps: final loss ${result.lastLoss !== undefined ? fmt(result.lastLoss) : '-'}${ev}\nwrote ${result.checkpoint.dir} and ${path.join(out, METRICS_FILE)}\n`);

@@ -7,7 +7,7 @@ import { OpTypeError, typeToString } from '../types.ts';
 import { alloc, size } from '../reference.ts';
 import { requireFloat, sameDtype } from './common.ts';
 import { attentionGradOps, type AttentionGradTarget } from './attention-grad.ts';
-import { mul } from '../vjp.ts';
+import { mul, zeros } from '../vjp.ts';
 
 export interface AttentionAttrs {
   /** multiplies q.k; 1/sqrt(D) for GPT-2 */
@@ -26,14 +26,16 @@ export const attentionOps = defineOps({
     category: 'composite',
     arity: [3, 3],
     pure: true,
-    // FlashAttention's backward (attention-grad.ts): the row statistic is recomputed here from q
-    // and k (one pass over the keys), so the forward kernel stays as inference runs it.
+    // FlashAttention's backward (attention-grad.ts): the row statistic is recomputed from q and
+    // k (one pass over the keys) rather than saved by the forward, so the forward kernel stays
+    // as inference runs it. delta = rowsum(dy * out) feeds the gradients of q and k only: when
+    // v's alone is wanted, zeros stand in (dV reads no delta) and the reduction is not built.
     vjp: (g, n, dy) => {
       const [q, k, v] = n.inputs;
-      const a = n.attrs as AttentionAttrs;
-      const lse = g.add('attention_lse', [q, k], { scale: a.scale, causal: a.causal });
-      const delta = g.add('sum', [mul(g, dy, n.output)], { axis: -1, keepdims: false });
-      const grad = (wrt: AttentionGradTarget, i: number) => (n.wants(i) ? g.add('attention_grad', [q, k, v, dy, lse, delta], { scale: a.scale, causal: a.causal, wrt }) : undefined);
+      const { scale, causal } = n.attrs as AttentionAttrs;
+      const lse = g.add('attention_lse', [q, k], { scale, causal });
+      const delta = n.wants(0) || n.wants(1) ? g.add('sum', [mul(g, dy, n.output)], { axis: -1, keepdims: false }) : zeros(g, g.type(lse));
+      const grad = (wrt: AttentionGradTarget, i: number) => (n.wants(i) ? g.add('attention_grad', [q, k, v, dy, lse, delta], { scale, causal, wrt }) : undefined);
       return [grad('q', 0), grad('k', 1), grad('v', 2)];
     },
     inferType: ([q, k, v], a: AttentionAttrs) => {

@@ -1,11 +1,22 @@
 // Matrix product with broadcast batch dims: [..., M, K] @ [..., K, N] -> [..., M, N].
 
-import { sumTo, transposeLast } from '../vjp.ts';
+import { sumTo, transposeLast, type GradGraph } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
-import { dimEq, dimToString, shapeToString } from '../dims.ts';
+import { dimEq, dimToString, shapeToString, type Dim } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes, size } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
+
+/**
+ * a^T @ dy, or (dy^T @ a)^T when B is wider than tall (the tied lm_head's wte^T [E, vocab]):
+ * the product then has the long axis as its rows, which a kernel tiles over rows and reads
+ * along a short K, and the outer transpose cancels against B's own.
+ */
+function gradB(g: GradGraph, a: number, dy: number, bShape: readonly Dim[]): number {
+  const [rows, cols] = bShape.slice(-2);
+  const wide = typeof rows === 'number' && typeof cols === 'number' && cols > rows;
+  return wide ? transposeLast(g, g.add('matmul', [transposeLast(g, dy), a])) : g.add('matmul', [transposeLast(g, a), dy]);
+}
 
 export const matmulOps = defineOps({
   matmul: {
@@ -19,7 +30,7 @@ export const matmulOps = defineOps({
       const [a, b] = n.inputs;
       return [
         n.wants(0) ? sumTo(g, g.add('matmul', [dy, transposeLast(g, b)]), g.type(a).shape) : undefined,
-        n.wants(1) ? sumTo(g, g.add('matmul', [transposeLast(g, a), dy]), g.type(b).shape) : undefined,
+        n.wants(1) ? sumTo(g, gradB(g, a, dy, g.type(b).shape), g.type(b).shape) : undefined,
       ];
     },
     inferType: ([a, b]) => {

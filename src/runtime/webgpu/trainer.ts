@@ -13,6 +13,8 @@ import {
   TOKEN_CORRECT_OUTPUT, TOKEN_NLL_OUTPUT, gradAccumName, nextName, expAvgName, expAvgSqName, trainableParams, type TrainableParam,
 } from '../../train/step-graph.ts';
 import { positions } from '../decoder.ts';
+import { dimSymbols } from '../../ir/dims.ts';
+import { specialise } from '../../passes/specialise.ts';
 import type { GpuContext } from './device.ts';
 import { PlanProgram, type ReadRequest } from './program.ts';
 
@@ -72,7 +74,14 @@ export class WebGpuTrainer {
 
   /** Compiles the plan for [batch, seq] micro-batches (no device needed: the CLI reports its size). */
   static compile(stepGraph: Graph, shape: TrainerShape): WebGpuArtifact {
-    return compileWebGpu(stepGraph, { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true });
+    // One [batch, seq] for the whole run: concrete sizes let the backend pick vec4 kernels.
+    const ids = stepGraph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
+    const [b, s] = ids?.type.shape ?? [];
+    const values = new Map<string, number>();
+    if (b !== undefined && typeof b !== 'number' && dimSymbols(b).length === 1) values.set(dimSymbols(b)[0], shape.batch);
+    if (s !== undefined && typeof s !== 'number' && dimSymbols(s).length === 1) values.set(dimSymbols(s)[0], shape.seq);
+    const fixed = specialise(stepGraph, values);
+    return compileWebGpu(fixed, { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true });
   }
 
   /**

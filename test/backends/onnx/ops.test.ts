@@ -56,6 +56,14 @@ function build(): Graph {
   outs.attention_lse = lse;
   const delta = b.add('sum', [b.add('mul', [hq, outs.attention])], { axis: -1, keepdims: false });
   for (const wrt of ['q', 'k', 'v'] as const) outs[`attention_grad_${wrt}`] = b.add('attention_grad', [hq, hk, hk, hq, lse, delta], { scale: 0.7, causal: false, wrt });
+  // causal with the queries the last N of M + N keys (a KV-cache offset), v and dout apart from k and q
+  const keys = b.add('concat', [y, x], { axis: 0 });
+  const [ck, cv, cdout] = [heads(keys, dimAdd(M, N)), heads(b.add('sin', [keys]), dimAdd(M, N)), heads(b.add('cos', [x]), N)];
+  const causalLse = b.add('attention_lse', [hq, ck], { scale: 0.5, causal: true });
+  const causalOut = b.add('attention', [hq, ck, cv], { scale: 0.5, causal: true });
+  const causalDelta = b.add('sum', [b.add('mul', [cdout, causalOut])], { axis: -1, keepdims: false });
+  outs.attention_lse_causal = causalLse;
+  for (const wrt of ['q', 'k', 'v'] as const) outs[`attention_grad_${wrt}_causal`] = b.add('attention_grad', [hq, ck, cv, cdout, causalLse, causalDelta], { scale: 0.5, causal: true, wrt });
   return b.finish('ops', ['N', 'M'], Object.entries(outs).map(([name, id]) => ({ name, id })), {});
 }
 

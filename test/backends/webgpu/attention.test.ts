@@ -3,14 +3,20 @@
 // multiples of their blocks, with KV-cache offsets (Sk > Sq); the split-context decode path at
 // contexts of 1, 17 and 300 keys (one, two and up to 19 chunks); head sizes 8, 16, 64 and a
 // scalar 6. And from the plan: which dispatches a run's sizes select, and that a decode step is
-// one dispatch of B*H*chunks threads, not B*H.
+// one dispatch of B*H*chunks threads, not B*H. Then the backward kernels (attention-grad.ts):
+// attention_lse and the gradients of q, k and v at two lengths, and the backward graph of a
+// small attention block built by gradients().
 
 import { describe, expect, it } from 'vitest';
 import type { Dim } from '../../../src/ir/dims.ts';
 import { compileWebGpu, gridDimSize, type PlanDispatch, type WebGpuPlan } from '../../../backends/webgpu/index.ts';
-import { WebGpuModel } from '../../../src/runtime/webgpu/model.ts';
+import { WebGpuModel, type TensorData } from '../../../src/runtime/webgpu/model.ts';
+import { interpret } from '../../../src/runtime/reference/interpreter.ts';
 import { decodeChunks, DECODE_QUERIES } from '../../../backends/webgpu/ops/attention.ts';
 import { compileSpec, randomIds, randomWeights, relativeError, runReference, SMALL } from '../../passes/fixtures.ts';
+import { GraphBuilder } from '../../../src/ir/graph.ts';
+import { gradients } from '../../../src/passes/autodiff.ts';
+import { Rng } from '../../../src/io/rng.ts';
 import { buildGraph, gpu, gpuVsReference, M, N, randomTensor, useDevice } from './helpers.ts';
 
 useDevice();
@@ -136,5 +142,93 @@ describe('a model with the tiled prefill', () => {
     } finally {
       model.destroy();
     }
+  });
+});
+
+describe('the backward kernels (no [Sq, Sk] buffer)', () => {
+  /**
+   * attention_lse and attention_grad wrt q, k, v, causal and not, for q [2, 3, N, D] over k
+   * [2, 3, M, D], v [2, 3, M, Dv], dout [2, 3, N, Dv]; delta = rowsum(dout * out) as the rule
+   * builds it, with the forward's output `out` fed in (the reference's: the forward kernels are
+   * tested above, and at D = 64 they are slow to compile on SwiftShader).
+   */
+  function backwardGraph(D: number, Dv: number) {
+    return buildGraph(['N', 'M'], (b, input) => {
+      const q = input('q', 'f32', [...LEAD, N, D]);
+      const k = input('k', 'f32', [...LEAD, M, D]);
+      const v = input('v', 'f32', [...LEAD, M, Dv]);
+      const dout = input('dout', 'f32', [...LEAD, N, Dv]);
+      const outputs: Record<string, number> = {};
+      for (const causal of [true, false]) {
+        const a = { scale: 1 / Math.sqrt(D), causal };
+        const tag = causal ? 'causal' : 'full';
+        const lse = b.add('attention_lse', [q, k], a);
+        const delta = b.add('sum', [b.add('mul', [dout, input(`out ${tag}`, 'f32', [...LEAD, N, Dv])])], { axis: -1, keepdims: false });
+        outputs[`lse ${tag}`] = lse;
+        for (const wrt of ['q', 'k', 'v']) outputs[`d${wrt} ${tag}`] = b.add('attention_grad', [q, k, v, dout, lse, delta], { ...a, wrt });
+      }
+      return outputs;
+    });
+  }
+  function backwardFeed(D: number, Dv: number, sq: number, sk: number, seed: number): Record<string, TensorData> {
+    const feed = {
+      q: randomTensor('f32', [...LEAD, sq, D], seed, [-2, 2]),
+      k: randomTensor('f32', [...LEAD, sk, D], seed + 1, [-2, 2]),
+      v: randomTensor('f32', [...LEAD, sk, Dv], seed + 2),
+      dout: randomTensor('f32', [...LEAD, sq, Dv], seed + 3),
+    };
+    const forward = buildGraph(['N', 'M'], (b, input) => {
+      const [q, k, v] = [input('q', 'f32', [...LEAD, N, D]), input('k', 'f32', [...LEAD, M, D]), input('v', 'f32', [...LEAD, M, Dv])];
+      return { 'out causal': b.add('attention', [q, k, v], { scale: 1 / Math.sqrt(D), causal: true }), 'out full': b.add('attention', [q, k, v], { scale: 1 / Math.sqrt(D), causal: false }) };
+    });
+    const inputs = new Map(Object.entries(feed).map(([name, t]) => [name, { dtype: 'f32' as const, shape: t.shape, data: t.data }]));
+    const outs = interpret(forward, { inputs, params: new Map(), precision: 'f64' });
+    return { ...feed, ...Object.fromEntries([...outs].map(([name, t]) => [name, { data: Float32Array.from(t.data), shape: [...t.shape] }])) };
+  }
+
+  // vec4 registers at 16 and 64, scalars at 6 (and Dv != D); 70 queries and 133 keys end mid-workgroup
+  it.each([[16, 16], [64, 64], [6, 4]])('head sizes %i, %i: lse and the gradients of q, k, v match the reference at two lengths', async (D, Dv) => {
+    const feeds = [backwardFeed(D, Dv, 5, 9, 400), backwardFeed(D, Dv, 70, 133, 410)];
+    const errors = await gpuVsReference(backwardGraph(D, Dv), feeds, { bounds });
+    expect(Object.keys(errors).sort()).toEqual(['dk causal', 'dk full', 'dq causal', 'dq full', 'dv causal', 'dv full', 'lse causal', 'lse full']);
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(1e-4);
+  });
+
+  it('each kernel binds at most 7 storage buffers, none as large as [2, 3, N, M]; head size 128 compiles', () => {
+    for (const D of [64, 128]) {
+      const plan = compileWebGpu(backwardGraph(D, D), { specName: 'test', decoding: false, passes: [], bounds }).plan;
+      const grads = plan.dispatches.filter((d) => /attention_(lse|grad)/.test(d.label));
+      expect(grads).toHaveLength(8);
+      for (const d of grads) expect(d.bindings.length, d.label).toBeLessThanOrEqual(7);
+      const scores = LEAD[0] * LEAD[1] * bounds.N * bounds.M * 4;
+      for (const b of plan.buffers) expect(b.bytes, b.label).toBeLessThan(scores);
+    }
+  });
+
+  it('the gradients of a causal self-attention block (c_attn, head split, rotation by learned angles, c_proj) match the reference', async () => {
+    const [B, S, H, Dh] = [2, 7, 2, 8];
+    const C = H * Dh;
+    const b = new GraphBuilder();
+    const shapes: Record<string, number[]> = { x: [B, S, C], c_attn: [C, 3 * C], c_proj: [C, C], freq: [Dh / 2] };
+    const p = Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [name, b.add('param', [], { name, dtype: 'f32', shape, init: { kind: 'zeros' } })]));
+    const qkv = b.add('matmul', [p.x, p.c_attn]);
+    const pos = b.add('cast', [b.add('iota', [], { length: S })], { to: 'f32' });
+    const angle = b.add('mul', [b.add('reshape', [pos], { shape: [S, 1, 1] }), b.add('reshape', [p.freq], { shape: [1, 1, Dh / 2] })]);
+    const [cos, sin] = [b.add('cos', [angle]), b.add('sin', [angle])];
+    const head = (i: number, rotate: boolean) => {
+      const part = b.add('reshape', [b.add('slice', [qkv], { axis: -1, start: i * C, end: (i + 1) * C })], { shape: [B, S, H, Dh] });
+      return b.add('transpose', [rotate ? b.add('rope', [part, cos, sin]) : part], { perm: [0, 2, 1, 3] });
+    };
+    const att = b.add('attention', [head(0, true), head(1, true), head(2, false)], { scale: 1 / Math.sqrt(Dh), causal: true });
+    const merged = b.add('reshape', [b.add('transpose', [att], { perm: [0, 2, 1, 3] })], { shape: [B, S, C] });
+    const y = b.add('matmul', [merged, p.c_proj]);
+    const loss = b.add('sum', [b.add('reshape', [b.add('mul', [y, y])], { shape: [B * S * C] })], { axis: 0, keepdims: false });
+    const graph = gradients(b.finish('grad', [], [{ name: 'loss', id: loss }], {}), { loss: 'loss' });
+    expect(graph.nodes.filter((n) => n.op === 'attention_grad')).toHaveLength(3);
+    const rng = new Rng(9);
+    const weights = new Map(Object.entries(shapes).map(([name, shape]) => [name, Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => (2 * rng.uniform() - 1) * (name === 'x' ? 1 : 0.5))]));
+    const errors = await gpuVsReference(graph, [{}], { bounds: {}, weights });
+    expect(Object.keys(errors).sort()).toEqual(['grad.c_attn', 'grad.c_proj', 'grad.freq', 'grad.x', 'loss']);
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(1e-4);
   });
 });
