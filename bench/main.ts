@@ -11,6 +11,7 @@ import { compileTimes, startupTimes } from './compile-time.ts';
 import { attentionDims, COMPILE_MODEL, MODELS, prepareModel, ROOT, specFile, type ModelDef, type PreparedModel } from './models.ts';
 import { bytesMoved, countDispatches, plannedMemory } from './plan-stats.ts';
 import { matmulRate, knownPeak } from './matmul.ts';
+import { trainingRate } from './training.ts';
 import { renderReport, RUNNERS, type BenchResult, type PlanLevel, type RunnerName, type RunnerRun } from './report.ts';
 import { judgeTargets } from './targets.ts';
 import { runWorkload, type Engine, type EngineResult, type Workload } from './runners/protocol.ts';
@@ -20,15 +21,16 @@ import type { Repeats } from './stats.ts';
 
 const PREFILL = 128;
 const CONTEXTS = [16, 128, 512];
-const SECTIONS = ['compile', 'plans', 'runs', 'matmul'] as const;
+const SECTIONS = ['compile', 'plans', 'runs', 'matmul', 'training'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--models tiny,small] [--runners ${RUNNERS.join(',')}]
   [--sections ${SECTIONS.join(',')}] [--matmul-n N] [--matmul-depth D] [--peak-gflops G]
-  [--work DIR] [--out DIR] [--tag NAME] [--rhc FILE] [--dry-run]
+  [--train-batch B] [--train-seq S] [--work DIR] [--out DIR] [--tag NAME] [--rhc FILE] [--dry-run]
   --quick      1 warm-up and 3 timed repeats (default 2 and up to 7, at least 3 within a minute)
   --models     of ${Object.keys(MODELS).join(', ')} (default tiny,small; small is slow on SwiftShader)
   --runners    default: all but ort-web-node where Chromium exists, else rhc-node,ort-web-node,ort-node
   --dry-run    --quick --models micro --matmul-n 128: checks the bench itself in a minute or two
+  --train-seq  tokens per block of the training section (default 64; the batch, --train-batch, 1)
   --rhc FILE   the rhc entry point timed for 'rhc --version' (default bin/rhc.js)
 JSON goes to OUT/<time>[-tag].json (OUT/<time>[-tag].tmp.json with --quick or --dry-run; git ignores those).`;
 
@@ -43,6 +45,8 @@ function options() {
       'matmul-n': { type: 'string' },
       'matmul-depth': { type: 'string', default: '5' },
       'peak-gflops': { type: 'string' },
+      'train-batch': { type: 'string' },
+      'train-seq': { type: 'string' },
       work: { type: 'string', default: path.join(ROOT, 'tmp/bench-work') },
       out: { type: 'string', default: path.join(ROOT, 'bench/results') },
       tag: { type: 'string' },
@@ -76,6 +80,8 @@ function options() {
     sections: list(values.sections, SECTIONS, '--sections'),
     matmulN: int(values['matmul-n'], '--matmul-n', dry ? 128 : 512),
     matmulDepth: Math.max(2, int(values['matmul-depth'], '--matmul-depth', 5)),
+    trainBatch: int(values['train-batch'], '--train-batch', 1),
+    trainSeq: int(values['train-seq'], '--train-seq', dry ? 16 : 64),
     peakGflops: values['peak-gflops'] === undefined ? undefined : int(values['peak-gflops'], '--peak-gflops', 0),
     work: path.resolve(values.work),
     out: path.resolve(values.out),
@@ -232,6 +238,11 @@ async function main(): Promise<void> {
       const m = await matmulRate(ctx, o.matmulN, o.matmulDepth, DEFAULT_LEVEL, repeats);
       const peak = o.peakGflops !== undefined ? { gflops: o.peakGflops, name: 'the given' } : knownPeak(ctx.describe());
       result.matmul = { ...m, ...(peak ? { peakGflops: peak.gflops, peakName: peak.name } : {}) };
+    }
+    if (o.sections.includes('training')) {
+      const def = MODELS[o.models[0]];
+      say(`training: ${def.name}, batch ${o.trainBatch} x ${o.trainSeq} tokens...`);
+      result.training = await trainingRate(ctx, def, o.trainBatch, o.trainSeq, repeats);
     }
   } finally {
     process.off('SIGTERM', stopped);

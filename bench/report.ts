@@ -4,6 +4,7 @@
 
 import type { LevelCompile, StartupTimes } from './compile-time.ts';
 import type { MatmulRate } from './matmul.ts';
+import type { TrainingRate } from './training.ts';
 import type { BytesMoved, DispatchCounts, PlannedMemory } from './plan-stats.ts';
 import type { EngineResult } from './runners/protocol.ts';
 import type { Sample } from './stats.ts';
@@ -61,6 +62,7 @@ export interface BenchResult {
   plans: { model: string; about: string; layers: number; levels: PlanLevel[] }[];
   runs: { model: string; about: string; runners: RunnerRun[] }[];
   matmul?: MatmulRate & { peakGflops?: number; peakName?: string };
+  training?: TrainingRate;
   targets: Target[];
 }
 
@@ -156,6 +158,15 @@ export function renderReport(r: BenchResult): string {
     const peak = m.peakGflops ? `, ${((100 * m.gflops) / m.peakGflops).toFixed(1)}% of ${m.peakName ?? 'the given'} f32 peak (${m.peakGflops} GFLOP/s)` : ' (f32 peak of this adapter unknown: --peak-gflops N)';
     parts.push(`Matmul f32 [${m.n}, ${m.n}] @ [${m.n}, ${m.n}]: ${ms(m.ms)} ms, ${m.gflops.toFixed(1)} GFLOP/s${peak}`);
   }
-  parts.push(`Targets (issue 8):\n\n${table(['target', 'measured', 'wanted', 'result'], r.targets.map((t) => [t.name, t.measured, t.target, t.status === 'n/a' ? `n/a: ${t.note}` : `${t.status}${t.note ? `: ${t.note}` : ''}`]))}`);
+  if (r.training) {
+    const t = r.training;
+    parts.push(`Training, ${t.model}, batch ${t.batch} x ${t.seq} tokens (rhc Node):\n\n${table(['run (ms, median)', 'ms'], [
+      ['forward (loss) of the batch', sampleText(t.forward)],
+      ['training step (forward, backward, AdamW)', sampleText(t.step)],
+      ['step / forward', ratio(t.step.median, t.forward.median)],
+      ['tokens/s trained', t.tokensPerS.toFixed(0)],
+    ])}`);
+  }
+  parts.push(`Targets (issues 8 and 9):\n\n${table(['target', 'measured', 'wanted', 'result'], r.targets.map((t) => [t.name, t.measured, t.target, t.status === 'n/a' ? `n/a: ${t.note}` : `${t.status}${t.note ? `: ${t.note}` : ''}`]))}`);
   return parts.join('\n\n') + '\n';
 }

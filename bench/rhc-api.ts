@@ -206,3 +206,8 @@ export function compileGraphForRun(graph: BenchGraph, spec: string, bounds: Dims
 }
 
 export { specName };
+
+// Training (issue 9): the step graph, the trainer, and the loss graph a forward is timed on.
+export { lossGraph, trainStepGraph, LOSS_OUTPUT, LOSS_SCALE_INPUT } from '../src/train/step-graph.ts';
+export { WebGpuTrainer, specialiseToShape } from '../src/runtime/webgpu/trainer.ts';
+export { compileWebGpu, initModel };

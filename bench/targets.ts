@@ -1,4 +1,4 @@
-// Issue 8's targets, judged from one run's results: each is pass or miss with the factor it is
+// Issue 8's and 9's targets, judged from one run's results: each is pass or miss with the factor it is
 // off by, or n/a with the reason it could not be measured in this run.
 
 import type { BenchResult, RunnerName, Target } from './report.ts';
@@ -67,5 +67,7 @@ export function judgeTargets(r: Partial): Target[] {
   if (!real) out.push({ name: 'real GPU: f32 matmul / f32 peak', measured: m ? `${m.gflops.toFixed(1)} GFLOP/s` : '-', target: '>= 25%', status: 'n/a', note: `${r.host.adapter} is no real GPU` });
   else if (!m?.peakGflops) out.push({ name: 'real GPU: f32 matmul / f32 peak', measured: m ? `${m.gflops.toFixed(0)} GFLOP/s` : '-', target: '>= 25%', status: 'n/a', note: m ? 'peak unknown: pass --peak-gflops' : 'matmul not measured' });
   else out.push(atLeast('real GPU: f32 matmul / f32 peak', (100 * m.gflops) / m.peakGflops, 25, '%', 'the matmul kernel must get faster', ''));
+  const t = r.training;
+  out.push(atMost(`${t?.model ?? 'tiny'}: training step / forward of the same batch (rhc Node)`, t?.ratio, 3.5, 'x', 'training was not measured'));
   return out;
 }

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The seed's experiment, small: train LR, LR+norm, GP, GP+norm and plain GPT-2 at tiny dims on
 # WikiText-2's validation text, evaluate each on the test text, plot the runs together and
-# print the table. On SwiftShader (no GPU) the default takes tens of minutes; STEPS, SEQ and
-# BATCH make it shorter or longer. Usage: examples/compare-variants.sh [OUT_DIR]
+# print the table. The defaults are sized for SwiftShader (no GPU; about 5 minutes a variant
+# on 2 cores); on a GPU raise STEPS, SEQ, BATCH and the dims. Usage:
+# examples/compare-variants.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${1:-runs/compare-variants}
 DATA=${DATA:-../shared/data/wikitext-2}
-STEPS=${STEPS:-300}
-SEQ=${SEQ:-64}
-BATCH=${BATCH:-8}
-LR=${LR:-1e-3}
-EVAL_BLOCKS=${EVAL_BLOCKS:-64}
-DIMS=(--set n_layer=2 --set n_embd=64 --set n_head=4 --set n_positions=128)
+STEPS=${STEPS:-120}
+SEQ=${SEQ:-32}
+BATCH=${BATCH:-4}
+LR=${LR:-3e-3}
+EVAL_BLOCKS=${EVAL_BLOCKS:-32}
+DIMS=(--set n_layer=2 --set n_embd=${N_EMBD:-32} --set n_head=2 --set n_positions=64)
 VARIANTS=(lr lr-norm gp gp-norm gpt2-abs)
 
 mkdir -p "$OUT"

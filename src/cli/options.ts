@@ -55,3 +55,12 @@ export function parseOptLevel(text: string): OptLevel {
   if (level === undefined) throw new UsageError(`-O: expected one of ${OPT_LEVELS.join(', ')}, got '${text}'`);
   return level;
 }
+
+/** Token ids a model can take: inside its vocabulary, no more than its positions. */
+export function checkIdsFit(ids: readonly number[], config: Readonly<Record<string, unknown>>): void {
+  const vocab = config.vocab_size as number;
+  const maxPos = config.n_positions as number;
+  const badId = ids.find((id) => id >= vocab);
+  if (badId !== undefined) throw new UsageError(`token id ${badId} is outside the vocabulary (vocab_size ${vocab})`);
+  if (ids.length > maxPos) throw new UsageError(`${ids.length} tokens exceed n_positions ${maxPos}`);
+}

@@ -7,7 +7,7 @@ import { encode } from '../../io/tokenizer.ts';
 import type { GradBackend } from '../../train/model-gradients.ts';
 import type { Precision } from '../../ir/reference.ts';
 import type { ConfigOverride } from '../../dsl/config.ts';
-import { collectSet, parseChoice, parseIds } from '../options.ts';
+import { checkIdsFit, collectSet, parseChoice, parseIds } from '../options.ts';
 import { UsageError } from '../errors.ts';
 
 interface GradOptions { ids?: string; text?: string; backend: GradBackend; precision: Precision; out: string; spec?: string; set: ConfigOverride[] }
@@ -33,11 +33,7 @@ export function registerGrad(program: Command): void {
       checkOutputNotInput(opts.out, checkpointFiles(dir), '--out');
       const model = loadModel(dir, { spec: opts.spec, overrides: opts.set });
       checkOutputNotInput(opts.out, model.inputs, '--out');
-      const vocab = model.graph.config.vocab_size as number;
-      const maxPos = model.graph.config.n_positions as number;
-      const badId = ids.find((id) => id >= vocab);
-      if (badId !== undefined) throw new UsageError(`token id ${badId} is outside the vocabulary (vocab_size ${vocab})`);
-      if (ids.length > maxPos) throw new UsageError(`${ids.length} tokens exceed n_positions ${maxPos}`);
+      checkIdsFit(ids, model.graph.config);
       const { modelGradients } = await import('../../train/model-gradients.ts');
       const r = await modelGradients(model.graph, model.weights, ids, { backend: opts.backend, precision: opts.precision });
       const shapes = new Map(model.graph.nodes.filter((n) => n.op === 'param').map((n) => [n.attrs.name as string, n.type.shape as number[]]));

@@ -4,7 +4,7 @@
 import { DTYPE_NAMES, isDType } from '../dtypes.ts';
 import { defineOps, type OpDef } from '../registry.ts';
 import { OpTypeError, type DType, tensorType } from '../types.ts';
-import { alloc, broadcastIndex, broadcastShapes } from '../reference.ts';
+import { alloc, broadcastIndex, broadcastShapes, type EvalEnv, type RefTensor } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
 import { erf } from './erf.ts';
 import { mul, neg, scalar, sub, sumTo, type GradGraph, type Vjp } from '../vjp.ts';
@@ -29,6 +29,16 @@ function unary(name: string, summary: string, f: (x: number) => number, vjp: Vjp
   };
 }
 
+/** f at every index of a and b broadcast together (NumPy rules). */
+function pointwise(a: RefTensor, b: RefTensor, env: EvalEnv, f: (x: number, y: number) => number): RefTensor {
+  const shape = broadcastShapes(a.shape, b.shape)!;
+  const out = alloc(a.dtype, shape, env);
+  const ia = broadcastIndex(a.shape, shape);
+  const ib = broadcastIndex(b.shape, shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = f(a.data[ia[i]], b.data[ib[i]]);
+  return out;
+}
+
 function binary(name: string, summary: string, f: (a: number, b: number) => number, intOk: boolean, vjp?: Vjp<{}>): OpDef<{}> {
   return {
     name,
@@ -42,16 +52,8 @@ function binary(name: string, summary: string, f: (a: number, b: number) => numb
       if (!intOk) requireFloat(name, a);
       return tensorType(a.dtype, broadcastTypes(name, a, b));
     },
-    evaluate: ([a, b], _, env) => {
-      const shape = broadcastShapes(a.shape, b.shape)!;
-      const out = alloc(a.dtype, shape, env);
-      const ia = broadcastIndex(a.shape, shape);
-      const ib = broadcastIndex(b.shape, shape);
-      // i32 results wrap like 32-bit hardware integers do.
-      const wrap = a.dtype === 'i32' ? (v: number) => v | 0 : (v: number) => v;
-      for (let i = 0; i < out.data.length; i++) out.data[i] = wrap(f(a.data[ia[i]], b.data[ib[i]]));
-      return out;
-    },
+    // i32 results wrap like 32-bit hardware integers do.
+    evaluate: ([a, b], _, env) => pointwise(a, b, env, a.dtype === 'i32' ? (x, y) => f(x, y) | 0 : f),
   };
 }
 
@@ -112,13 +114,8 @@ const compare: OpDef<CompareAttrs> = {
     return tensorType(a.dtype, broadcastTypes('compare', a, b));
   },
   evaluate: ([a, b], attrs, env) => {
-    const shape = broadcastShapes(a.shape, b.shape)!;
-    const out = alloc(a.dtype, shape, env);
-    const ia = broadcastIndex(a.shape, shape);
-    const ib = broadcastIndex(b.shape, shape);
     const f = COMPARISONS[attrs.cmp];
-    for (let i = 0; i < out.data.length; i++) out.data[i] = f(a.data[ia[i]], b.data[ib[i]]) ? 1 : 0;
-    return out;
+    return pointwise(a, b, env, (x, y) => (f(x, y) ? 1 : 0));
   },
 };
 

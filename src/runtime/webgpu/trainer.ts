@@ -40,6 +40,19 @@ export interface TrainerShape {
   seq: number;
 }
 
+/**
+ * The graph at one [batch, seq] (the symbols of its ids input bound): a run trains at one size,
+ * and concrete sizes let the backend pick its vec4 kernels.
+ */
+export function specialiseToShape(g: Graph, shape: TrainerShape): Graph {
+  const ids = g.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
+  const [b, s] = ids?.type.shape ?? [];
+  const values = new Map<string, number>();
+  if (b !== undefined && typeof b !== 'number' && dimSymbols(b).length === 1) values.set(dimSymbols(b)[0], shape.batch);
+  if (s !== undefined && typeof s !== 'number' && dimSymbols(s).length === 1) values.set(dimSymbols(s)[0], shape.seq);
+  return specialise(g, values);
+}
+
 export class WebGpuTrainer {
   private readonly commitStep: { from: number; to: number }[];
   private readonly commitAccum: { from: number; to: number }[];
@@ -74,14 +87,7 @@ export class WebGpuTrainer {
 
   /** Compiles the plan for [batch, seq] micro-batches (no device needed: the CLI reports its size). */
   static compile(stepGraph: Graph, shape: TrainerShape): WebGpuArtifact {
-    // One [batch, seq] for the whole run: concrete sizes let the backend pick vec4 kernels.
-    const ids = stepGraph.nodes.find((n) => n.op === 'input' && n.attrs.name === IDS_INPUT);
-    const [b, s] = ids?.type.shape ?? [];
-    const values = new Map<string, number>();
-    if (b !== undefined && typeof b !== 'number' && dimSymbols(b).length === 1) values.set(dimSymbols(b)[0], shape.batch);
-    if (s !== undefined && typeof s !== 'number' && dimSymbols(s).length === 1) values.set(dimSymbols(s)[0], shape.seq);
-    const fixed = specialise(stepGraph, values);
-    return compileWebGpu(fixed, { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true });
+    return compileWebGpu(specialiseToShape(stepGraph, shape), { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true });
   }
 
   /**
