@@ -3,13 +3,16 @@
 // a bad id can never read outside the table; the runtime rejects bad ids before running).
 
 import { attrsOf } from '../../../src/ir/registry.ts';
-import { dimAdd, dimMul, numElements, type Dim } from '../../../src/ir/dims.ts';
+import { dimAdd, dimMul, numElements, shapeToString, type Dim } from '../../../src/ir/dims.ts';
 import { normaliseAxis } from '../../../src/ir/reference.ts';
-import { broadcastIndex, decompose, exprValue, linearize, viewValue } from '../values.ts';
+import { address, broadcastIndex, decompose, exprValue, linearize, viewValue } from '../values.ts';
 import { broadcastView, reshapeView, sliceView, transposeView } from '../views.ts';
 import { lazy, linearThread, storeOutput, WORKGROUP, type WgslLowering } from '../lowering.ts';
 import { literal } from '../wgsl.ts';
 import type { shapeOps } from '../../../src/ir/ops/shape.ts';
+
+/** Columns of a row one scatter_add thread adds (its id scans are shared by them). */
+const COLUMNS_PER_THREAD = 64;
 
 function withAxis(axes: readonly string[], axis: number, index: string): string[] {
   return axes.map((a, i) => (i === axis ? index : a));
@@ -72,10 +75,14 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
     },
     { asCheapAsALoad: ([table, ids]) => table.view !== undefined && ids.view !== undefined },
   ),
-  // Without f32 atomics: zero the table, then one thread per (position, column) whose id first
-  // occurs at that position sums every position with that id, in position order (deterministic).
-  // The first-occurrence scan is O(N) per thread: O(N^2 W) in all for N ids of rows of width W,
-  // which beats scanning all V rows per thread (O(V N W)) while N is below the vocabulary.
+  // Without f32 atomics: zero the table, then one thread per (position p, column group j) where
+  // p is its id's first position adds, in position order, the rows of every position with that
+  // id into the table row it alone writes (deterministic, the reference's order of additions).
+  // Group j of J holds the columns j, j + J, j + 2J, ..., so neighbouring threads read
+  // neighbouring columns; the id scans (O(N) each) are shared by a group's columns, so for N
+  // ids of rows of width W the kernel costs O(N^2 W / COLUMNS_PER_THREAD) comparisons and
+  // O(N W) additions. One thread per table row instead would scan all N ids for each of the V
+  // rows (V, a vocabulary, far above N).
   scatter_add: {
     kind: 'kernel',
     kernel: (n, [ids, updates], out, ctx) => {
@@ -83,6 +90,8 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
       const rowShape = shape.slice(1);
       const positions = numElements(ids.shape);
       const width = numElements(rowShape);
+      if (typeof width !== 'number') throw new Error(`internal: scatter_add rows ${shapeToString(rowShape)} are not fixed (its type rule checks them)`);
+      const groups = Math.ceil(width / COLUMNS_PER_THREAD);
       const zero = ctx.writer('scatter_add_zero');
       const clear = zero.finish({
         summary: `zero ${zero.shape(shape)} before scatter_add`,
@@ -97,19 +106,26 @@ export const shapeWgsl: { [K in keyof typeof shapeOps]: WgslLowering } = {
       const scatter = k.finish({
         summary: `scatter_add of ${k.shape(updates.shape)} into ${k.shape(shape)} by ids ${k.shape(ids.shape)}`,
         workgroupSize: [WORKGROUP, 1, 1],
-        grid: { linear: { count: dimMul(positions, width), per: WORKGROUP } },
+        grid: { linear: { count: dimMul(positions, groups), per: WORKGROUP } },
         main: () => {
           const idAt = k.func('id_at', 'm: u32', 'i32', () => ids.emit(k, { axes: decompose(k, 'm', ids.shape), flat: 'm' }));
-          const updAt = k.func('update_at', 'm: u32, c: u32', n.type.dtype, () => updates.emit(k, { axes: [...decompose(k, 'm', ids.shape), ...decompose(k, 'c', rowShape)] }));
-          const [p, c] = linearThread(k, [positions, width]).axes;
+          // table[row, c] += updates[m, c]: a function, so its index arithmetic stays in its own scope
+          const addRow = k.func('add_update', 'm: u32, row: u32, c: u32', undefined, () => {
+            const col = decompose(k, 'c', rowShape);
+            const to = k.let(address(k, out.view, shape, { axes: ['row', ...col], flat: `row * ${width}u + c` }), 'at');
+            const update = updates.emit(k, { axes: [...decompose(k, 'm', ids.shape), ...col], flat: `m * ${width}u + c` });
+            k.line(k.store(out.view.buffer, to, `${k.load(out.view.buffer, to)} + ${update}`));
+          });
+          const [p, j] = linearThread(k, [positions, groups]).axes;
           const rows = k.dim(shape[0]);
           const count = k.dim(positions);
           k.line(`let id = ${idAt}(${p});`);
           k.line(`if (id < 0i || u32(id) >= ${rows}) { return; }`);
           k.line(`for (var m = 0u; m < ${p}; m++) { if (${idAt}(m) == id) { return; } }`);
-          k.line(`var acc = ${literal(n.type.dtype, 0)};`);
-          k.line(`for (var m = ${p}; m < ${count}; m++) { if (${idAt}(m) == id) { acc += ${updAt}(m, ${c}); } }`);
-          k.line(storeOutput(k, { view: out.view }, shape, { axes: ['u32(id)', ...decompose(k, c, rowShape)] }, 'acc'));
+          k.line(`for (var m = ${p}; m < ${count}; m++) {`);
+          k.line(`  if (${idAt}(m) != id) { continue; }`);
+          k.line(`  for (var c = ${j}; c < ${width}u; c += ${groups}u) { ${addRow}(m, u32(id), c); }`);
+          k.line(`}`);
         },
       });
       return [clear, scatter];

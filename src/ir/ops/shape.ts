@@ -1,4 +1,5 @@
-// Ops that move data without arithmetic: reshape, transpose, slice, concat, broadcast, gather.
+// Ops that move data without arithmetic: reshape, transpose, slice, concat, broadcast, gather;
+// and gather's transpose, scatter_add, which sums the rows of repeated ids.
 // A slice's bounds may be symbolic (S - 1 : S, the last position of a sequence of any length):
 // its length end - start must still be known at compile time or be a dim of its own.
 
@@ -197,7 +198,8 @@ export const shapeOps = defineOps({
   scatter_add: {
     name: 'scatter_add',
     summary: 'gather\'s transpose: [rows, ...] zeros with updates[n] added into row ids[n]',
-    category: 'movement',
+    // it sums the rows of repeated ids: not a movement, which passes count as free (onlyMoves)
+    category: 'reduction',
     arity: [2, 2],
     pure: true,
     inferType: ([ids, updates], a: ScatterAddAttrs) => {

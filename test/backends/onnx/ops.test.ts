@@ -51,6 +51,11 @@ function build(): Graph {
   const wide = b.add('concat', [x, b.add('slice', [x], { axis: 1, start: 0, end: 1 })], { axis: 1 });
   outs.cross_entropy = b.add('cross_entropy', [wide, k]);
   outs.scatter_add = b.add('scatter_add', [k, x], { rows: 5 });
+  // every id twice, so ScatterND must add rows rather than keep one; and logits of several
+  // hundred, whose exponentials overflow f32 unless the log-sum-exp is taken about the maximum
+  const twice = b.add('concat', [k, k], { axis: 0 });
+  outs.scatter_add_repeated = b.add('scatter_add', [twice, b.add('concat', [x, b.add('mul', [x, c(-3)])], { axis: 0 })], { rows: 5 });
+  outs.cross_entropy_large = b.add('cross_entropy', [b.add('mul', [wide, c(300)]), k]);
   const [hq, hk] = [heads(x, N), heads(y, M)];
   const lse = b.add('attention_lse', [hq, hk], { scale: 0.7, causal: false });
   outs.attention_lse = lse;

@@ -21,6 +21,14 @@ describe('loss and scatter ops', () => {
     const out = getOp('scatter_add').evaluate([t('i32', [3], [1, 3, 1]), t('f32', [3, 2], [1, 2, 10, 20, 100, 200])], { rows: 4 }, env);
     expect(out.shape).toEqual([4, 2]);
     expect(Array.from(out.data)).toEqual([0, 0, 101, 202, 0, 0, 10, 20]);
+    expect(() => getOp('scatter_add').evaluate([t('i32', [2], [1, 4]), t('f32', [2], [1, 2])], { rows: 4 }, env)).toThrow(/index 4 at position 1 is out of range for 4 rows/);
+  });
+  it('one_hot and cross_entropy refuse a label outside the classes; both run in an f32 environment', () => {
+    expect(() => getOp('one_hot').evaluate([t('i32', [2], [0, -1])], { depth: 3, dtype: 'f32' }, env)).toThrow(/label -1 at position 1 is outside \[0, 3\)/);
+    const f32 = { precision: 'f32' as const, dims: new Map<string, number>() };
+    const out = getOp('cross_entropy').evaluate([t('f32', [1, 3], [0, Math.log(2), Math.log(3)]), t('i32', [1], [0])], {}, f32);
+    expect(out.data).toBeInstanceOf(Float32Array);
+    expect(out.data[0]).toBeCloseTo(Math.log(6), 6); // -log(1 / 6)
   });
   it('compare gives 1 or 0 in the operands\' dtype', () => {
     const out = getOp('compare').evaluate([t('f32', [3], [1, 2, 3]), t('f32', [], [2])], { cmp: 'ge' }, env);
