@@ -9,7 +9,7 @@ import { initModel, saveModel } from '../../src/model/model.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { modelGradients } from '../../src/train/model-gradients.ts';
 import { relativeError } from '../passes/fixtures.ts';
-import { ROOT, rhc, tempDir } from '../helpers/rh.ts';
+import { ROOT, rhc, tempDir, wikitextDir } from '../helpers/rh.ts';
 
 const DIMS = { n_layer: 1, n_embd: 16, n_head: 2, n_positions: 32 };
 const overrides = Object.entries(DIMS).map(([name, value]) => ({ name, value, origin: '--set', strict: true }));
@@ -51,7 +51,7 @@ describe('rhc train', () => {
 
   it('trains, writes metrics and a checkpoint rhc forward loads', () => {
     const run = path.join(dir, 'run');
-    const r = rhc(['train', 'spec/lr.rh', '--data', path.join(ROOT, '..', 'shared', 'data', 'wikitext-2', 'wiki.valid.tokens'), '--out', run, '--max-steps', '3', '--seq-len', '16', '--batch-size', '2', ...Object.entries(DIMS).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
+    const r = rhc(['train', 'spec/lr.rh', '--data', path.join(wikitextDir(), 'wiki.valid.tokens'), '--out', run, '--max-steps', '3', '--seq-len', '16', '--batch-size', '2', ...Object.entries(DIMS).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/trained 3 steps/);
     const lines = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n');

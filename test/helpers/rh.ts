@@ -40,3 +40,15 @@ export function rhc(args: string[], cwd = ROOT): { status: number | null; stdout
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/rhc.js'), ...args], { cwd, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * WikiText-2's valid and test text, beside the project as ../shared/data/wikitext-2 (where a
+ * checkout of rhc finds it, README's training example included). Missing, the tests that train
+ * on it fail saying where they looked: they are never skipped.
+ */
+export function wikitextDir(): string {
+  const dir = path.resolve(ROOT, '..', 'shared', 'data', 'wikitext-2');
+  if (!fs.existsSync(path.join(dir, 'wiki.valid.tokens')))
+    throw new Error(`the training tests need WikiText-2 at ${dir} (wiki.valid.tokens, wiki.test.tokens): the project's ../shared/data/wikitext-2`);
+  return dir;
+}

@@ -9,7 +9,7 @@ import { acquireDevice, type GpuContext } from '../../src/runtime/webgpu/device.
 import { METRICS_FILE, train, type TrainOptions, type TrainReporter } from '../../src/train/train.ts';
 import { latestCheckpointDir, loadTrainingCheckpoint } from '../../src/train/checkpoint.ts';
 import { loadModel } from '../../src/model/model.ts';
-import { ROOT, tempDir } from '../helpers/rh.ts';
+import { ROOT, tempDir, wikitextDir } from '../helpers/rh.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => ctx?.destroy());
 
 const dir = tempDir();
-const WIKI = path.join(ROOT, '..', 'shared', 'data', 'wikitext-2');
+const WIKI = wikitextDir();
 const cache = path.join(dir, 'cache');
 
 const base = (over: Partial<TrainOptions> = {}): TrainOptions => ({

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice, type GpuContext } from '../../src/runtime/webgpu/device.ts';
 import { METRICS_FILE, train } from '../../src/train/train.ts';
-import { ROOT, tempDir } from '../helpers/rh.ts';
+import { ROOT, tempDir, wikitextDir } from '../helpers/rh.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => ctx?.destroy());
 
 const dir = tempDir();
-const WIKI = path.join(ROOT, '..', 'shared', 'data', 'wikitext-2');
+const WIKI = wikitextDir();
 const UNIFORM = Math.log(50257);
 
 describe('training each variant on WikiText-2', () => {
