@@ -8,6 +8,15 @@
 // scoreFrom+1..end), where scoreFrom is the previous window's end. So every target 1..n-1 is
 // scored exactly once, from the longest context the windows give it, and stride = seqLen cuts
 // the stream into non-overlapping blocks that together score every target.
+//
+// On Hugging Face's guide (https://huggingface.co/docs/transformers/perplexity): it feeds
+// tokens[begin_loc, end_loc) and keeps the last trg_len = end_loc - prev_end_loc labels, but the
+// model shifts labels by one inside, so the first window scores trg_len - 1 targets (label 0 has
+// no prediction) and every later one trg_len (its first kept label is predicted from context).
+// The guide weights each window's mean loss by one count for all windows (trg_len in older
+// versions, valid labels minus one per row in newer ones), so one of the two kinds is off by one
+// token per window. Here nothing is estimated: each scored target adds its own NLL once, and the
+// loss is the sum over targets 1..n-1 divided by n - 1.
 
 import { RhcError } from '../errors.ts';
 
@@ -36,7 +45,8 @@ export interface EvalOptions {
   stride: number;
   /** windows run together, at most this many (windows of another length run as their own batch) */
   batchSize: number;
-  vocab: number;
+  /** the logits' last axis; when absent, taken from the first forward pass (its length / (batch * seq)) */
+  vocab?: number;
   /** called after each batch with the targets scored so far and in all */
   onProgress?: (done: number, total: number) => void;
 }
@@ -68,12 +78,16 @@ export function evalWindows(nTokens: number, seqLen: number, stride: number): Ev
 
 /** Scores `tokens` with `forward`; NLL and argmax on the host in float64. */
 export async function evaluateTokens(forward: ForwardFn, tokens: Int32Array, opts: EvalOptions): Promise<EvalResult> {
-  const { seqLen, stride, vocab } = opts;
+  const { seqLen, stride } = opts;
+  let vocab = opts.vocab;
   checkPositiveInt('batch-size', opts.batchSize);
-  checkPositiveInt('vocab', vocab);
+  if (vocab !== undefined) checkPositiveInt('vocab', vocab);
   const windows = evalWindows(tokens.length, seqLen, stride);
-  const bad = tokens.findIndex((t) => t < 0 || t >= vocab);
-  if (bad >= 0) throw new RhcError(`token ${tokens[bad]} at index ${bad} is outside the model's vocabulary (vocab_size ${vocab})`);
+  const checkTokens = (v: number) => {
+    const bad = tokens.findIndex((t) => t < 0 || t >= v);
+    if (bad >= 0) throw new RhcError(`token ${tokens[bad]} at index ${bad} is outside the model's vocabulary (vocab_size ${v})`);
+  };
+  if (vocab !== undefined) checkTokens(vocab);
   const total = tokens.length - 1;
   let nll = 0;
   let correct = 0;
@@ -88,16 +102,22 @@ export async function evaluateTokens(forward: ForwardFn, tokens: Int32Array, opt
     const ids = new Int32Array(batch.length * len);
     batch.forEach((w, b) => ids.set(tokens.subarray(w.begin, w.end), b * len));
     const logits = await forward(ids, batch.length, len);
-    if (logits.length !== batch.length * len * vocab) {
-      throw new RhcError(`the forward pass returned ${logits.length} logits for [${batch.length}, ${len}] tokens, expected ${batch.length * len * vocab} (vocab ${vocab})`);
+    if (vocab === undefined) {
+      vocab = logits.length / (batch.length * len);
+      if (!Number.isSafeInteger(vocab) || vocab < 1) throw new RhcError(`the forward pass returned ${logits.length} logits for [${batch.length}, ${len}] tokens, not a whole number per token`);
+      checkTokens(vocab);
+    }
+    const V = vocab;
+    if (logits.length !== batch.length * len * V) {
+      throw new RhcError(`the forward pass returned ${logits.length} logits for [${batch.length}, ${len}] tokens, expected ${batch.length * len * V} (vocab ${V})`);
     }
     batch.forEach((w, b) => {
       for (let p = w.scoreFrom; p < w.end; p++) {
-        const row = (b * len + (p - w.begin)) * vocab;
+        const row = (b * len + (p - w.begin)) * V;
         const target = tokens[p + 1];
         let best = 0;
         let max = -Infinity;
-        for (let v = 0; v < vocab; v++) {
+        for (let v = 0; v < V; v++) {
           const x = logits[row + v];
           if (x > max) {
             max = x;
@@ -105,7 +125,7 @@ export async function evaluateTokens(forward: ForwardFn, tokens: Int32Array, opt
           }
         }
         let sum = 0;
-        for (let v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
+        for (let v = 0; v < V; v++) sum += Math.exp(logits[row + v] - max);
         nll += max + Math.log(sum) - logits[row + target];
         if (best === target) correct++;
         scored++;
@@ -116,4 +136,13 @@ export async function evaluateTokens(forward: ForwardFn, tokens: Int32Array, opt
   }
   const loss = nll / scored;
   return { loss, perplexity: Math.exp(loss), accuracy: correct / scored, tokens: scored };
+}
+
+/** evaluateTokens with the vocabulary taken from the logits (the signature the training loop calls). */
+export function evaluate(
+  forward: ForwardFn,
+  tokens: Int32Array,
+  opts: { seqLen: number; stride: number; batchSize: number; onProgress?: (done: number, total: number) => void },
+): Promise<EvalResult> {
+  return evaluateTokens(forward, tokens, opts);
 }

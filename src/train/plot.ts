@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { RhcError } from '../errors.ts';
 import { readTextFile } from '../io/files.ts';
+import type { Node } from '../ir/graph.ts';
+import { broadcastIndex, broadcastShapes, type RefTensor } from '../ir/reference.ts';
+import { evaluateNodes } from '../passes/evaluate.ts';
 import type { Model } from '../model/model.ts';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -107,64 +110,75 @@ export function metricsChartSpec(runs: readonly Run[]): TopLevelSpec {
 
 export interface FrequencyValue { layer: number; head: number; index: number; frequency: number }
 
-/** torch.nn.LayerNorm over the last axis, eps as SEMANTICS.md fixes it for the frequency norm. */
-const FREQ_NORM_EPS = 1e-5;
-
-function layerNorm(row: ArrayLike<number>, weight: Float32Array, bias: Float32Array): number[] {
-  const n = row.length;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += row[i];
-  mean /= n;
-  let v = 0;
-  for (let i = 0; i < n; i++) v += (row[i] - mean) ** 2;
-  const inv = 1 / Math.sqrt(v / n + FREQ_NORM_EPS);
-  return Array.from({ length: n }, (_, i) => (row[i] - mean) * inv * weight[i] + bias[i]);
-}
-
 /**
- * Each layer's per-head rotation frequencies f[h, i] as the model uses them (SEMANTICS.md):
- * LR reads `transformer.h.{l}.attn.rope.frequencies`, GP computes exp(linspace(0, 1, H))[h] *
- * base_frequency^(-2i/D), the standard-RoPE spec base_frequency^(-2i/D) for every head; with
- * use_norm, each head's row goes through the layer's LayerNorm (width D/2, eps 1e-5).
+ * Each layer's per-head rotation frequencies f[h, i] as the model uses them, read off its own
+ * graph: every variant rotates by `rope(x, cos(a), sin(a))` with the angle a = pos * f
+ * (gpt2.rh's rotate_heads), so f is the operand of a's multiplication that does not depend on
+ * the inputs. Its nodes (parameters, constants and what the spec computes from them: LR's
+ * tensor, GP's progression, the -norm variants' LayerNorm) are evaluated by the reference
+ * semantics (in f64) with the checkpoint's weights. Any spec of that form works, not only the
+ * seed's; SEMANTICS.md's formulas are checked against this in test/cli/plot.test.ts.
  */
 export function modelFrequencies(model: Model): FrequencyValue[] {
-  const cfg = model.graph.config;
+  const g = model.graph;
+  const cfg = g.config;
   const H = cfg.n_head as number;
-  const D = (cfg.n_embd as number) / H;
-  const half = D / 2;
+  const half = (cfg.n_embd as number) / H / 2;
   const layers = cfg.n_layer as number;
-  const kind = model.hfConfig.rotatinghead ?? null;
-  const spec = typeof model.hfConfig.rhc_spec === 'string' ? model.hfConfig.rhc_spec.replace(/\.rh$/, '') : undefined;
-  const useNorm = model.hfConfig.use_norm === true;
-  const base = typeof cfg.base_frequency === 'number' ? cfg.base_frequency : 10000;
   const what = path.basename(model.specFile);
-  let raw: (layer: number) => number[][];
-  if (spec !== undefined && spec !== 'rope') {
-    throw new RhcError(`${what}: rhc plot --frequencies knows the frequencies of the seed variants (lr, lr-norm, gp, gp-norm) and rope, not of spec '${spec}'`);
-  } else if (kind === 'lr') {
-    raw = (l) => {
-      const name = `transformer.h.${l}.attn.rope.frequencies`;
-      const t = model.weights.get(name);
-      if (!t || t.length !== H * half) throw new RhcError(`${what}: the model has no tensor '${name}' [${H}, ${half}] (an LR checkpoint stores one per layer)`);
-      return Array.from({ length: H }, (_, h) => Array.from(t.subarray(h * half, (h + 1) * half)));
-    };
-  } else if (kind === 'gp' || spec === 'rope') {
-    const inv = Array.from({ length: half }, (_, i) => base ** (-(2 * i) / D));
-    const scale = (h: number) => (kind === 'gp' ? Math.exp(H === 1 ? 0 : h / (H - 1)) : 1);
-    raw = () => Array.from({ length: H }, (_, h) => inv.map((f) => scale(h) * f));
-  } else {
-    throw new RhcError(`${what}: plain GPT-2 (rotatinghead ${JSON.stringify(kind)}) rotates nothing, so it has no rotation frequencies to plot`);
-  }
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const fromInput = new Map<number, boolean>();
+  for (const n of g.nodes) fromInput.set(n.id, n.op === 'input' || n.inputs.some((x) => fromInput.get(x)));
+
+  const ropes = g.nodes.filter((n) => n.op === 'rope');
+  if (ropes.length === 0) throw new RhcError(`${what}: plain GPT-2 (no rope in its graph) rotates nothing, so it has no rotation frequencies to plot`);
+  if (ropes.length % layers !== 0) throw new RhcError(`${what}: ${ropes.length} rotations for ${layers} layers; rhc plot --frequencies expects the same number in every layer`);
+  const perLayer = ropes.length / layers;
+
+  const frequencyNode = (rope: Node): Node => {
+    const cos = byId.get(rope.inputs[1])!;
+    const angle = cos.op === 'cos' ? byId.get(cos.inputs[0])! : undefined;
+    const operands = angle?.op === 'mul' ? angle.inputs.map((x) => byId.get(x)!) : [];
+    const constant = operands.filter((x) => !fromInput.get(x.id));
+    if (operands.length !== 2 || constant.length !== 1) {
+      throw new RhcError(`${what}: rhc plot --frequencies reads rotations of the form rope(x, cos(pos * f), sin(pos * f)); %${rope.id}'s angle is not pos * f`);
+    }
+    return constant[0];
+  };
+
+  /** f's value: the nodes it depends on, in graph order, parameters taken from the weights. */
+  const evaluate = (f: Node): RefTensor => {
+    const needed = new Set<number>();
+    const stack = [f.id];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (needed.has(id)) continue;
+      needed.add(id);
+      stack.push(...byId.get(id)!.inputs);
+    }
+    const known = new Map<number, RefTensor>();
+    const nodes: Node[] = [];
+    for (const n of g.nodes) {
+      if (!needed.has(n.id)) continue;
+      if (n.op === 'param') {
+        const name = n.attrs.name as string;
+        const data = model.weights.get(name);
+        if (!data) throw new RhcError(`${what}: the checkpoint has no tensor '${name}', which the rotation frequencies read`);
+        known.set(n.id, { dtype: 'f32', shape: n.type.shape as number[], data });
+      } else nodes.push(n);
+    }
+    return evaluateNodes(nodes, known).get(f.id)!;
+  };
+
   const out: FrequencyValue[] = [];
   for (let layer = 0; layer < layers; layer++) {
-    let rows = raw(layer);
-    if (useNorm) {
-      const w = model.weights.get(`transformer.h.${layer}.attn.rope.layer_norm.weight`);
-      const b = model.weights.get(`transformer.h.${layer}.attn.rope.layer_norm.bias`);
-      if (!w || !b || w.length !== half || b.length !== half) throw new RhcError(`${what}: use_norm is set but layer ${layer} has no transformer.h.${layer}.attn.rope.layer_norm.{weight,bias} [${half}]`);
-      rows = rows.map((r) => layerNorm(r, w, b));
+    const f = evaluate(frequencyNode(ropes[layer * perLayer])); // q's rotation (k's is the same)
+    const shape = broadcastShapes(f.shape, [H, half]);
+    if (!shape || shape.length !== 2 || shape[0] !== H || shape[1] !== half) {
+      throw new RhcError(`${what}: layer ${layer}'s frequencies have shape [${f.shape.join(', ')}], which does not broadcast to [n_head, D/2] = [${H}, ${half}]`);
     }
-    rows.forEach((r, head) => r.forEach((frequency, index) => out.push({ layer, head, index, frequency })));
+    const index = broadcastIndex(f.shape, [H, half]);
+    for (let head = 0; head < H; head++) for (let i = 0; i < half; i++) out.push({ layer, head, index: i, frequency: Number(f.data[index[head * half + i]]) });
   }
   return out;
 }

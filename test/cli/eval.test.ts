@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initModel, saveModel } from '../../src/model/model.ts';
 import { cpuBackend } from '../../src/runtime/backends.ts';
+import { encode } from '../../src/io/tokenizer.ts';
 import { ROOT, rhc, tempDir } from '../helpers/rh.ts';
 
 const DIMS = { n_layer: 1, n_embd: 16, n_head: 2, vocab_size: 40, n_positions: 16 };
@@ -31,19 +32,19 @@ let ckpt: string;
 let data: string;
 const model = initModel(path.join(ROOT, 'spec', 'lr-norm.rh'), { seed: 5, overrides });
 // 23 tokens: windows of 8 every 3 tokens overlap, and the last is shorter
-const tokens = Array.from({ length: 23 }, (_, i) => (i * 7 + (i % 3) * 11) % DIMS.vocab_size);
+const tokensNpy = Array.from({ length: 23 }, (_, i) => (i * 7 + (i % 3) * 11) % DIMS.vocab_size);
 
 beforeAll(() => {
   dir = tempDir();
   ckpt = path.join(dir, 'ckpt');
   data = path.join(dir, 'tokens.npy');
   saveModel(model, ckpt);
-  writeInt32Npy(data, tokens);
+  writeInt32Npy(data, tokensNpy);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Loss and accuracy scored here: each target t once, from the window HF's guide gives it. */
-async function direct(seqLen: number, stride: number) {
+async function direct(seqLen: number, stride: number, m = model, tokens = tokensNpy, vocab = DIMS.vocab_size) {
   const cpu = cpuBackend();
   const n = tokens.length;
   let nll = 0;
@@ -53,10 +54,10 @@ async function direct(seqLen: number, stride: number) {
   for (let begin = 0; prevEnd < n - 1; begin += stride) {
     const end = Math.min(begin + seqLen, n - 1);
     const ids = Int32Array.from(tokens.slice(begin, end));
-    const logits = await cpu.forward({ graph: model.graph, weights: model.weights, ids, batch: 1, seq: ids.length });
+    const logits = await cpu.forward({ graph: m.graph, weights: m.weights, ids, batch: 1, seq: ids.length });
     for (let p = prevEnd; p < end; p++) {
-      const row = Array.from(logits.subarray((p - begin) * DIMS.vocab_size, (p - begin + 1) * DIMS.vocab_size));
-      const max = Math.max(...row);
+      const row = Array.from(logits.subarray((p - begin) * vocab, (p - begin + 1) * vocab));
+      const max = row.reduce((a, x) => (x > a ? x : a), -Infinity);
       const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
       nll += lse - row[tokens[p + 1]];
       if (row.indexOf(max) === tokens[p + 1]) hits++;
@@ -129,5 +130,31 @@ describe('rhc eval', () => {
     const vocab = rhc(['eval', ckpt, '--data', big]);
     expect(vocab.status).toBe(1);
     expect(vocab.stderr).toContain("big.npy: token 45 at index 2 is outside the model's vocabulary (vocab_size 40)");
+  });
+
+  it('a text file: GPT-2 BPE line by line (blank lines skipped), the ids cached; cpu equals the interpreter on those ids', async () => {
+    // the whole GPT-2 vocabulary, at toy width
+    const dims = { n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 50257, n_positions: 16 };
+    const big = initModel(path.join(ROOT, 'spec', 'gp-norm.rh'), { seed: 3, overrides: Object.entries(dims).map(([name, value]) => ({ name, value, origin: '--set', strict: true })) });
+    const bigDir = path.join(dir, 'ckpt-bpe');
+    saveModel(big, bigDir);
+    const lines = [' = Homarus gammarus = \n', ' \n', ' Homarus gammarus , known as the European lobster or common lobster , is a species of clawed lobster . \n'];
+    const text = path.join(dir, 'wiki.tiny.tokens');
+    fs.writeFileSync(text, lines.join(''));
+    const ids = [...encode(lines[0]), ...encode(lines[2])];
+    const cache = path.join(dir, 'cache');
+    const args = ['eval', bigDir, '--data', text, '--seq-len', '12', '--stride', '5', '--batch-size', '2', '--cache-dir', cache, '--json'];
+    const r = rhc(args);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const want = await direct(12, 5, big, ids, dims.vocab_size);
+    expect(out.tokens).toBe(ids.length - 1);
+    expect(want.tokens).toBe(ids.length - 1);
+    expect(out.loss).toBeCloseTo(want.loss, 6);
+    expect(out.accuracy).toBeCloseTo(want.accuracy, 12);
+    expect(out.perplexity).toBeGreaterThan(1000); // untrained, 50257 choices
+    // the ids were cached; a second run reads them and agrees
+    expect(fs.readdirSync(cache).filter((f) => f.endsWith('.npy'))).toHaveLength(1);
+    expect(JSON.parse(rhc(args).stdout).loss).toBe(out.loss);
   });
 });

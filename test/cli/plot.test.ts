@@ -37,6 +37,13 @@ beforeAll(() => {
   }
   saveModel(model, path.join(dir, 'lr-norm'));
   saveModel(initModel(spec('gp'), { overrides }), path.join(dir, 'gp'));
+  saveModel(initModel(spec('rope'), { overrides: [...overrides, { name: 'base_frequency', value: 500, origin: '--set', strict: true }] }), path.join(dir, 'rope'));
+  const gpNorm = initModel(spec('gp-norm'), { seed: 4, overrides });
+  for (let l = 0; l < DIMS.n_layer; l++) {
+    gpNorm.weights.set(`transformer.h.${l}.attn.rope.layer_norm.weight`, Float32Array.from({ length: 4 }, (_, i) => W(l, i)));
+    gpNorm.weights.set(`transformer.h.${l}.attn.rope.layer_norm.bias`, Float32Array.from({ length: 4 }, (_, i) => B(l, i)));
+  }
+  saveModel(gpNorm, path.join(dir, 'gp-norm'));
   saveModel(initModel(spec('gpt2-abs'), { overrides }), path.join(dir, 'abs'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +59,10 @@ describe('rhc plot RUN_DIR...', () => {
     const svg = fs.readFileSync(out, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const text of ['baseline-run', 'lr-norm-run', 'training loss', 'eval perplexity', 'eval accuracy']) expect(svg).toContain(text);
+    // one legend with an entry per run, and a line per run in each of the three panels
+    expect(svg.match(/class="mark-group role-legend"/g)).toHaveLength(1);
+    for (const name of ['baseline-run', 'lr-norm-run']) expect(svg).toContain(`>${name}</text>`);
+    expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(2 * 3);
   });
 
   it('builds three panels sharing one colour per run', () => {
@@ -115,10 +126,28 @@ describe('rhc plot --frequencies MODEL_DIR', () => {
     expect(r.stderr).toContain('has no rotation frequencies to plot');
   });
 
+  it('standard RoPE: base^(-2i/D) for every head (base_frequency honoured); GP+norm: each GP row through its layer\'s norm', () => {
+    for (const v of modelFrequencies(loadModel(path.join(dir, 'rope')))) expect(v.frequency).toBeCloseTo(500 ** (-(2 * v.index) / 8), 12);
+    const got = modelFrequencies(loadModel(path.join(dir, 'gp-norm')));
+    for (let l = 0; l < DIMS.n_layer; l++)
+      for (let h = 0; h < DIMS.n_head; h++) {
+        const f = [0, 1, 2, 3].map((i) => Math.exp(h / 2) * 10000 ** (-(2 * i) / 8));
+        const mean = f.reduce((a, x) => a + x, 0) / 4;
+        const variance = f.reduce((a, x) => a + (x - mean) ** 2, 0) / 4;
+        for (let i = 0; i < 4; i++) {
+          const want = ((f[i] - mean) / Math.sqrt(variance + 1e-5)) * Math.fround(W(l, i)) + Math.fround(B(l, i));
+          expect(got.find((x) => x.layer === l && x.head === h && x.index === i)?.frequency).toBeCloseTo(want, 6);
+        }
+      }
+  });
+
   it('draws one heat-map panel per layer, to SVG', () => {
     const model = loadModel(path.join(dir, 'lr-norm'));
-    const s = frequencyChartSpec(model) as { concat: { title: string; encoding: { color: { scale: { type: string } } } }[] };
+    const s = frequencyChartSpec(model) as { data: { values: { layer: number; head: number; index: number; frequency: number }[] }; concat: { title: string; encoding: { color: { scale: { type: string } } } }[] };
     expect(s.concat.map((p) => p.title)).toEqual(['layer 0', 'layer 1']);
+    // the chart's data are the frequencies computed above, one datum per (layer, head, index)
+    expect(s.data.values).toHaveLength(DIMS.n_layer * DIMS.n_head * 4);
+    for (const v of modelFrequencies(model)) expect(s.data.values.find((d) => d.layer === v.layer && d.head === v.head && d.index === v.index)?.frequency).toBe(v.frequency);
     expect(s.concat.every((p) => p.encoding.color.scale.type === 'log')).toBe(true);
     const out = path.join(dir, 'freq.svg');
     const r = rhc(['plot', '--frequencies', path.join(dir, 'lr-norm'), '-o', out]);

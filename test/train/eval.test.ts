@@ -2,7 +2,7 @@
 // whose logits are known, so loss, perplexity and accuracy can be computed here independently.
 
 import { describe, expect, it } from 'vitest';
-import { evalWindows, evaluateTokens, type ForwardFn } from '../../src/train/eval.ts';
+import { evalWindows, evaluate, evaluateTokens, type ForwardFn } from '../../src/train/eval.ts';
 
 /** The targets each window scores: tokens[scoreFrom+1 .. end]. */
 const targetsOf = (ws: { scoreFrom: number; end: number }[]) => ws.flatMap((w) => Array.from({ length: w.end - w.scoreFrom }, (_, k) => w.scoreFrom + 1 + k));
@@ -143,5 +143,13 @@ describe('evaluateTokens', () => {
   it('refuses a token outside the vocabulary and logits of the wrong size', async () => {
     await expect(evaluateTokens(knownForward([]), Int32Array.from([1, 7]), { seqLen: 2, stride: 2, batchSize: 1, vocab: VOCAB })).rejects.toThrow(/token 7 at index 1 is outside the model's vocabulary \(vocab_size 5\)/);
     await expect(evaluateTokens(async () => new Float32Array(3), Int32Array.from([1, 2]), { seqLen: 2, stride: 2, batchSize: 1, vocab: VOCAB })).rejects.toThrow(/returned 3 logits/);
+  });
+
+  it('evaluate (the training loop\'s signature) takes the vocabulary from the logits and gives the same result', async () => {
+    const opts = { seqLen: 4, stride: 2, batchSize: 2 };
+    const want = await evaluateTokens(knownForward([]), tokens, { ...opts, vocab: VOCAB });
+    expect(await evaluate(knownForward([]), tokens, opts)).toEqual(want);
+    await expect(evaluate(knownForward([]), Int32Array.from([1, 7, 2]), opts)).rejects.toThrow(/token 7 at index 1 is outside the model's vocabulary \(vocab_size 5\)/);
+    await expect(evaluate(async () => new Float32Array(7), Int32Array.from([1, 2, 3]), opts)).rejects.toThrow(/not a whole number per token/);
   });
 });

@@ -15,7 +15,7 @@ export function registerPlot(program: Command): void {
         "or, with --frequencies, a checkpoint's per-head rotation frequencies as the model uses them (after the frequency LayerNorm for -norm variants), a heat map per layer on a log colour scale",
     )
     .argument('[run-dirs...]', `run directories, each with a ${METRICS_FILE}`)
-    .option('--frequencies <model-dir>', 'plot this checkpoint\'s rotation frequencies (LR, LR+norm, GP, GP+norm, RoPE) instead of runs')
+    .option('--frequencies <model-dir>', "plot this checkpoint's rotation frequencies instead of runs (evaluated from its graph: LR, LR+norm, GP, GP+norm, RoPE, or any spec that rotates by pos * f)")
     .requiredOption('-o, --out <file.svg>', 'where to write the SVG, whole or not at all')
     .action(async (runDirs: string[], opts: PlotFlags) => {
       if (opts.frequencies !== undefined && runDirs.length > 0) throw new UsageError('give run directories or --frequencies MODEL_DIR, not both');
