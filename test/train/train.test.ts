@@ -63,7 +63,7 @@ describe('rhc train', () => {
     const state = loadTrainingCheckpoint(cut);
     expect(state.state.step).toBe(6);
     expect(state.optimizer.size).toBe(2 * a.size);
-  });
+  }, 600_000);
 
   it('a diverging run stops at the step whose loss is not finite, keeping its last checkpoint whole', async () => {
     const run = path.join(dir, 'nan');
