@@ -13,6 +13,7 @@ import { readTextFile, writeFileAtomic } from '../io/files.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { loadModel, saveModel, type Model } from '../model/model.ts';
 import type { ConfigOverride } from '../dsl/config.ts';
+import { expAvgName, expAvgSqName } from './step-graph.ts';
 
 export const LATEST_FILE = 'latest';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -97,7 +98,7 @@ export function loadTrainingCheckpoint(runDir: string, overrides: readonly Confi
   const file = readSafetensors(path.join(dir, OPTIMIZER_FILE));
   for (const name of file.names()) optimizer.set(name, file.get(name).toFloat32());
   for (const [name, w] of model.weights)
-    for (const key of [`optimizer.exp_avg.${name}`, `optimizer.exp_avg_sq.${name}`]) {
+    for (const key of [expAvgName(name), expAvgSqName(name)]) {
       const m = optimizer.get(key);
       if (!m) throw new RhcError(`${path.join(dir, OPTIMIZER_FILE)}: no tensor '${key}'`);
       if (m.length !== w.length) throw new RhcError(`${path.join(dir, OPTIMIZER_FILE)}: '${key}' has ${m.length} values, parameter '${name}' has ${w.length}`);

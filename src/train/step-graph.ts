@@ -41,6 +41,8 @@ export const BIAS_CORRECTION2_INPUT = 'bias_correction2';
 export const expAvgName = (name: string) => `optimizer.exp_avg.${name}`;
 export const expAvgSqName = (name: string) => `optimizer.exp_avg_sq.${name}`;
 export const gradAccumName = (name: string) => `grad_accum.${name}`;
+/** Whether a state tensor is optimizer state or an accumulator (not a model parameter). */
+export const isOptimizerState = (name: string) => name.startsWith('optimizer.') || name.startsWith('grad_accum.');
 /** The output holding the value state tensor `name` takes after a step. */
 export const nextName = (name: string) => `next.${name}`;
 

@@ -177,8 +177,10 @@ export async function train(given: TrainOptions, out: string, reporter: TrainRep
   const planBytes = artifact.plan.buffers.reduce((n, b) => n + b.bytes, 0);
 
   const save = async (step: number): Promise<SavedCheckpoint> => {
-    const weights = await trainer.readState(paramNames);
-    const moments = await trainer.readState(paramNames.flatMap((n) => [expAvgName(n), expAvgSqName(n)]));
+    const momentNames = paramNames.flatMap((n) => [expAvgName(n), expAvgSqName(n)]);
+    const read = await trainer.readState([...paramNames, ...momentNames]); // one readback for both
+    const weights = new Map(paramNames.map((n) => [n, read.get(n)!]));
+    const moments = new Map(momentNames.map((n) => [n, read.get(n)!]));
     const saved = saveTrainingCheckpoint(out, { ...model, weights, inputs: [] }, moments, { format: 'rhc-trainer-state', step, options: opts as unknown as Record<string, unknown> });
     reporter.saved(saved);
     return saved;

@@ -10,7 +10,7 @@ import { POSITIONS_INPUT, IDS_INPUT } from '../../ir/calling-convention.ts';
 import { compileWebGpu, type WebGpuArtifact, type WebGpuPlan } from '../../../backends/webgpu/index.ts';
 import {
   BIAS_CORRECTION1_INPUT, BIAS_CORRECTION2_INPUT, GRAD_NORM_OUTPUT, LOSS_OUTPUT, LOSS_SCALE_INPUT, LR_INPUT,
-  TOKEN_CORRECT_OUTPUT, TOKEN_NLL_OUTPUT, gradAccumName, nextName, expAvgName, expAvgSqName, trainableParams, type TrainableParam,
+  TOKEN_CORRECT_OUTPUT, TOKEN_NLL_OUTPUT, gradAccumName, nextName, expAvgName, expAvgSqName, isOptimizerState, trainableParams, type TrainableParam,
 } from '../../train/step-graph.ts';
 import { positions } from '../decoder.ts';
 import { dimSymbols } from '../../ir/dims.ts';
@@ -95,13 +95,12 @@ export class WebGpuTrainer {
    * at zero (a fresh run), those it has continue (a resumed one).
    */
   static async create(ctx: GpuContext, stepGraph: Graph, artifact: WebGpuArtifact, state: ReadonlyMap<string, Float32Array>, shape: TrainerShape): Promise<WebGpuTrainer> {
-    const params = trainableParams(stepGraph).filter((p) => !p.name.startsWith('optimizer.') && !p.name.startsWith('grad_accum.'));
+    const params = trainableParams(stepGraph).filter((p) => !isOptimizerState(p.name));
     const weights = (name: string): Promise<Float32Array> => {
       const have = state.get(name);
       if (have) return Promise.resolve(have);
       const b = artifact.plan.buffers.find((x) => x.checkpoint === name);
-      const isState = name.startsWith('optimizer.') || name.startsWith('grad_accum.');
-      if (!b || !isState) return Promise.reject(new RhcError(`no weights for tensor '${name}' (the model needs it)`));
+      if (!b || !isOptimizerState(name)) return Promise.reject(new RhcError(`no weights for tensor '${name}' (the model needs it)`));
       return Promise.resolve(new Float32Array((b.shape ?? []).reduce<number>((a, d) => a * Number(d), 1)));
     };
     const program = await PlanProgram.create(ctx, artifact, weights);
