@@ -25,4 +25,26 @@ describe('specialise', () => {
     const out = interpret(s, { inputs: new Map([['x', { dtype: 'f32', shape: [2, 4], data }], ['y', { dtype: 'f32', shape: [1], data: Float32Array.of(0) }]]), params: new Map() });
     expect(Array.from(out.get('flat')!.data)).toEqual([1, 2, 3, 5, 6, 7]);
   });
+
+  it('turns a reduction over an axis that became 1 into a reshape, with the same values', () => {
+    const b = new GraphBuilder();
+    const B = sym('B');
+    const x = b.add('input', [], { name: 'x', dtype: 'f32', shape: [B, 2, 3] });
+    const summed = b.add('sum', [x], { axis: 0, keepdims: false });
+    const kept = b.add('max_reduce', [x], { axis: 0, keepdims: true });
+    const over2 = b.add('sum', [x], { axis: 1, keepdims: false });
+    const g = b.finish('t', ['B'], [{ name: 'summed', id: summed }, { name: 'kept', id: kept }, { name: 'over2', id: over2 }], {});
+    const s = specialise(g, new Map([['B', 1]]));
+    const op = (id: number) => s.nodes.find((n) => n.id === id)!;
+    expect([op(summed).op, op(kept).op, op(over2).op]).toEqual(['reshape', 'reshape', 'sum']);
+    expect(op(summed).type.shape).toEqual([2, 3]);
+    expect(op(kept).type.shape).toEqual([1, 2, 3]);
+    const data = Float32Array.from([1, -2, 3, 4, 5, -6]);
+    const out = interpret(s, { inputs: new Map([['x', { dtype: 'f32', shape: [1, 2, 3], data }]]), params: new Map() });
+    expect(Array.from(out.get('summed')!.data)).toEqual([1, -2, 3, 4, 5, -6]);
+    expect(Array.from(out.get('kept')!.data)).toEqual([1, -2, 3, 4, 5, -6]);
+    expect(Array.from(out.get('over2')!.data)).toEqual([5, 3, -3]);
+    // at B = 2 the sum stays a sum
+    expect(specialise(g, new Map([['B', 2]])).nodes.find((n) => n.id === summed)!.op).toBe('sum');
+  });
 });

@@ -53,8 +53,12 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const normVec = !out.normaliseA || [out.normaliseA.weight, out.normaliseA.bias].every((v) => v.view && dimEq(v.view.strides[0], 1) && div4(v.view.offset) && !v.view.buffer.chunking);
   const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking && normVec;
   const bChunks = B.view.buffer.chunking;
-  let mode: 'nn' | 'nt' | 'scalar' = 'scalar';
-  if (aVec && dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !bChunks) mode = 'nn';
+  let mode: 'nn' | 'nt' | 'outer' | 'scalar' = 'scalar';
+  const bRowsVec = dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !bChunks;
+  if (aVec && bRowsVec) mode = 'nn';
+  // A K that is no multiple of 4 (the vocabulary, in dh = dlogits @ wte) still has B's rows as
+  // vec4s: each step of K multiplies 4 scalars of A into one vec4 of B (outer products).
+  else if (bRowsVec && !out.normaliseA) mode = 'outer';
   const chunkedBt = bChunks && flatRows && dimEq(B.view.offset, 0) && dimEq(B.colStride, bChunks.rowElements);
   if (aVec && dimEq(B.rowStride, 1) && div4(B.colStride) && offsetsOk(B) && (!bChunks || chunkedBt)) mode = 'nt';
 
@@ -67,7 +71,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const bRowBase = k.uniform('bRowBase', 0);
   const per = mode === 'scalar' ? 1 : 4;
   const draft = k.finish({
-    summary: `${k.shape(a.shape)} @ ${k.shape(b.shape)}, ${mode === 'nn' ? 'vec4 blocks' : mode === 'nt' ? 'vec4 blocks, B transposed' : 'scalar'}${out.normaliseA ? ', rows of A layer-normalised' : ''}${out.store ? ', region store' : out.epilogue ? ', fused epilogue' : ''}`,
+    summary: `${k.shape(a.shape)} @ ${k.shape(b.shape)}, ${MODE_SUMMARY[mode]}${out.normaliseA ? ', rows of A layer-normalised' : ''}${out.store ? ', region store' : out.epilogue ? ', fused epilogue' : ''}`,
     workgroupSize: [WORKGROUP, 1, 1],
     grid: {
       x: { count: N, per: WORKGROUP * per },
@@ -108,6 +112,11 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         k.line(storeOutput(k, out, shape, at('row', 'col'), 'acc', pair ? 'accp' : undefined));
         return;
       }
+      if (mode === 'outer') {
+        outerProductBlocks(k, A, B, bVar, aOff, bOff, K, V);
+        storeBlocks(k, out, shape, at);
+        return;
+      }
       const aVar = k.binding(A.view.buffer, 'read', 4);
       for (let i = 0; i < 4; i++) k.line(`let a${i}Row = (${aOff} + min(row + ${i}u, mEnd - 1u) * ${k.dim(A.rowStride)}) / 4u;`);
       const [w4, b4] = norm ? [norm.weight, norm.bias].map((v) => k.binding(v.view!.buffer, 'read', 4)) : [];
@@ -143,13 +152,7 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
         k.line(`  }`);
       }
       k.line(`}`);
-      // Index lets first: a `let` inside the if-block would be out of scope for the next store.
-      for (let i = 0; i < 4; i++)
-        for (let j = 0; j < 4; j++) {
-          // lanes j and j ^ 1 are a pair: col is a multiple of 4
-          const store = storeOutput(k, out, shape, at(`row + ${i}u`, `col + ${j}u`), `acc${i}.${LANES[j]}`, `acc${i}.${LANES[j ^ 1]}`);
-          k.line(`if (row + ${i}u < mEnd && col + ${j}u < nEnd) { ${store} }`);
-        }
+      storeBlocks(k, out, shape, at);
     },
   });
   if (!split) return [draft];
@@ -163,6 +166,45 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
     const grid = { ...draft.grid, x: { count: N, base: start, limit: split.rowsPerChunk, per: WORKGROUP * 4 } };
     return { ...draft, bindings, uniforms, grid, label: `chunk ${c}` };
   });
+}
+
+const MODE_SUMMARY = { nn: 'vec4 blocks', nt: 'vec4 blocks, B transposed', outer: 'vec4 blocks of B, scalar A', scalar: 'scalar' } as const;
+
+/** acc0..acc3 (vec4s of the block's 4 columns, one per row) into the output, through the epilogue. */
+function storeBlocks(k: KernelWriter, out: KernelOutput, shape: readonly Dim[], at: (m: string, c: string) => Index): void {
+  // Index lets first: a `let` inside the if-block would be out of scope for the next store.
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) {
+      // lanes j and j ^ 1 are a pair: col is a multiple of 4
+      const store = storeOutput(k, out, shape, at(`row + ${i}u`, `col + ${j}u`), `acc${i}.${LANES[j]}`, `acc${i}.${LANES[j ^ 1]}`);
+      k.line(`if (row + ${i}u < mEnd && col + ${j}u < nEnd) { ${store} }`);
+    }
+}
+
+/**
+ * The 'outer' mode's K loop: acc<i> (row + i, columns col..col+3) += A[row + i, kk] * B[kk, col..col+3],
+ * A read as scalars (any strides, any K), B's rows as vec4s. As in the vec4 modes, a full block
+ * shares each B load among its 4 rows and a partial one loops per row.
+ */
+function outerProductBlocks(k: KernelWriter, A: Operand, B: Operand, bVar: string, aOff: string, bOff: string, K: Dim, V: string): void {
+  for (let i = 0; i < 4; i++) k.line(`let a${i}Row = ${aOff} + min(row + ${i}u, mEnd - 1u) * ${k.dim(A.rowStride)};`);
+  k.line(`let bCol = ${bOff} + col;`);
+  for (let i = 0; i < 4; i++) k.line(`var acc${i} = ${V}();`);
+  const loop = (rows: number[], indent: string) => {
+    k.line(`${indent}for (var kk = 0u; kk < ${k.dim(K)}; kk++) {`);
+    k.line(`${indent}  let w = ${bVar}[(bCol + kk * ${k.dim(B.rowStride)}) / 4u];`);
+    for (const i of rows) k.line(`${indent}  acc${i} += ${k.load(A.view.buffer, `a${i}Row + kk * ${k.dim(A.colStride)}`)} * w;`);
+    k.line(`${indent}}`);
+  };
+  k.line(`if (row + 3u < mEnd) {`);
+  loop([0, 1, 2, 3], '  ');
+  k.line(`} else {`);
+  for (let i = 0; i < 3; i++) {
+    k.line(`  if (row + ${i}u < mEnd) {`);
+    loop([i], '    ');
+    k.line(`  }`);
+  }
+  k.line(`}`);
 }
 
 /**

@@ -38,6 +38,11 @@ export interface RunRequest {
   clears?: readonly number[];
   /** only write the inputs and read back (the current contents of buffers, a training state) */
   skipDispatches?: boolean;
+  /**
+   * Profiling (bench/profile-step.ts): submit each dispatch on its own and wait for it, calling
+   * this with its wall time. Much slower than a normal run; for finding the costly kernels only.
+   */
+  profile?: (dispatch: PlanDispatch, ms: number) => void;
 }
 
 // Pipelines are shared by every model on a device: identical kernels compile once.
@@ -190,6 +195,19 @@ export class PlanProgram {
     pass.end();
   }
 
+  private async profileDispatches(range: readonly { d: PlanDispatch; i: number }[], sizes: readonly [number, number, number][], groups: GPUBindGroup[], report: (d: PlanDispatch, ms: number) => void): Promise<void> {
+    const { queue } = this.ctx.device;
+    await queue.onSubmittedWorkDone();
+    for (const [r, entry] of range.entries()) {
+      const start = performance.now();
+      const encoder = this.ctx.device.createCommandEncoder({ label: 'rhc profile' });
+      this.encodeDispatches(encoder, [entry], [sizes[r]], groups, 'rhc profile');
+      queue.submit([encoder.finish()]);
+      await queue.onSubmittedWorkDone();
+      report(entry.d, performance.now() - start);
+    }
+  }
+
   private async runNow(req: RunRequest): Promise<(Float32Array | Int32Array)[]> {
     if (this.destroyed) throw new GpuError('device-lost', 'this model was destroyed and cannot run any more');
     const { ctx, plan } = this;
@@ -210,8 +228,9 @@ export class PlanProgram {
 
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
+    if (req.profile && !req.skipDispatches) await this.profileDispatches(range, sizes, groups, req.profile);
     const encoder = device.createCommandEncoder({ label: 'rhc run' });
-    if (!req.skipDispatches) this.encodeDispatches(encoder, range, sizes, groups, 'rhc run');
+    if (!req.skipDispatches && !req.profile) this.encodeDispatches(encoder, range, sizes, groups, 'rhc run');
     for (const c of req.copies ?? []) this.copyBuffer(encoder, c.from, c.to);
     for (const id of req.clears ?? []) for (const chunk of this.buffer(id).chunks) encoder.clearBuffer(chunk);
     const staging = req.reads.map((r) => this.copyOut(encoder, r));

@@ -145,8 +145,9 @@ export class WebGpuTrainer {
    * One micro-batch [batch, seq]: adds its gradient to the accumulated one; `last` (the step's
    * final micro-batch) also applies the AdamW step and clears the accumulators.
    */
-  async microStep(ids: Int32Array, hyper: StepHyper, last: boolean): Promise<MicroStepResult> {
+  async microStep(ids: Int32Array, hyper: StepHyper, last: boolean, profile?: RunRequest['profile']): Promise<MicroStepResult> {
     const [loss, norm] = await this.program.run({
+      profile,
       dims: this.dims(),
       inputs: this.inputs(ids, hyper),
       reads: [this.lossRead, this.normRead],

@@ -191,6 +191,25 @@ describe('matmul', () => {
     const errors = await gpuVsReference(g, [feed(1, 16), feed(9, 24)], { bounds });
     for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOL);
   });
+
+  it('a K that is no multiple of 4 with B rows as vec4s (dh = dlogits @ wte): outer-product blocks, partial row blocks', async () => {
+    const g = buildGraph(['N'], (b, input) => {
+      const a = input('a', 'f32', [N, 13]);
+      const w = input('w', 'f32', [13, 8]);
+      const a3 = input('a3', 'f32', [2, N, 7]);
+      const w3 = input('w3', 'f32', [2, 7, 12]);
+      const bias = input('bias', 'f32', [8]);
+      return { outer: b.add('matmul', [a, w]), outer_bias: b.add('add', [b.add('matmul', [a, w]), bias]), batched: b.add('matmul', [a3, w3]) };
+    });
+    const feed = (n: number, seed: number) => ({ a: randomTensor('f32', [n, 13], seed), w: randomTensor('f32', [13, 8], seed + 1), a3: randomTensor('f32', [2, n, 7], seed + 2), w3: randomTensor('f32', [2, 7, 12], seed + 3), bias: randomTensor('f32', [8], seed + 4) });
+    const { model, artifact } = await compileAndCreate(g, { bounds });
+    model.destroy();
+    const summaries = Object.values(artifact.kernels).map((src) => src.split('\n')[0]).filter((l) => l.includes('matmul'));
+    expect(summaries.length).toBeGreaterThan(0);
+    for (const line of summaries) expect(line).toMatch(/scalar A/);
+    const errors = await gpuVsReference(g, [feed(1, 70), feed(6, 71), feed(9, 72)], { bounds });
+    for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOL);
+  });
 });
 
 describe('attention and rope', () => {
