@@ -2,7 +2,7 @@
 // own (RunRequest.profile), grouped by kernel, the costliest first. Slower than a real step (a
 // submission per dispatch), so the totals are not step times; the ranking is what it is for.
 //
-//   npx tsx bench/profile-step.ts [--model tiny|micro|small] [--batch 1] [--seq 64] [--top 25] [--json out.json]
+//   npx tsx bench/profile-step.ts [--model tiny|micro|small] [--dims n_embd=32,n_layer=2] [--batch 1] [--seq 64] [--top 25] [--json out.json]
 
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,10 +10,13 @@ import { acquireDevice, initModel, trainStepGraph, WebGpuTrainer } from './rhc-a
 import { MODELS, specFile } from './models.ts';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string', default: 'tiny' }, batch: { type: 'string', default: '1' }, seq: { type: 'string', default: '64' }, top: { type: 'string', default: '25' }, json: { type: 'string' } },
+  options: { model: { type: 'string', default: 'tiny' }, batch: { type: 'string', default: '1' }, seq: { type: 'string', default: '64' }, top: { type: 'string', default: '25' }, dims: { type: 'string', default: '' }, json: { type: 'string' } },
 });
-const def = MODELS[values.model!];
-if (!def) throw new Error(`no bench model '${values.model}' (models: ${Object.keys(MODELS).join(', ')})`);
+const base = MODELS[values.model!];
+if (!base) throw new Error(`no bench model '${values.model}' (models: ${Object.keys(MODELS).join(', ')})`);
+// --dims overrides the model's dims (k=v,k=v), for the small models examples/compare-variants.sh trains
+const changed = Object.fromEntries(values.dims!.split(',').filter(Boolean).map((kv) => { const [k, v] = kv.split('='); return [k, Number(v)]; }));
+const def = { ...base, dims: { ...base.dims, ...changed }, about: values.dims ? `${base.about}, with ${values.dims}` : base.about };
 const shape = { batch: Number(values.batch), seq: Number(values.seq) };
 
 const ctx = await acquireDevice();

@@ -72,10 +72,10 @@ export interface KernelLowering {
   /** operands the kernel reads as buffers (realised first when they are expressions) */
   needsViews?: readonly number[];
   /**
-   * operands it reads fast only with a unit stride along their last axis: a strided view of
-   * them (a transpose, as gradients take) is copied to a contiguous buffer first
+   * operands it reads fast only with a unit stride along their last axis, given all of them: a
+   * strided view of those (a transpose, as gradients take) is copied to a contiguous buffer first
    */
-  needsUnitLastStride?: readonly number[];
+  needsUnitLastStride?(inputs: readonly Value[]): readonly number[];
   /** writes through any strided output view, so the scheduler may choose the layout */
   anyOutputLayout?: boolean;
   /** accepts an elementwise epilogue */

@@ -269,8 +269,9 @@ class Scheduler implements LowerCtx {
    */
   private kernel(n: Node, low: KernelLowering, root: Node, inputs: Value[], owners: readonly (Node | undefined)[], scope: Scope, out?: Partial<KernelOutput>, normalisedA?: () => Value): Value {
     if ((out?.epilogue && !low.epilogue) || (out?.store && !low.pairStore)) throw new Error(`internal: the ${n.op} kernel takes no ${out.store ? 'pair store' : 'epilogue'}`);
+    const unitLast = low.needsUnitLastStride?.(inputs) ?? [];
     const operands = inputs.map((v, i) => {
-      const strided = low.needsUnitLastStride?.includes(i) && v.view && v.shape.length > 0 && !dimEq(v.view.strides[v.shape.length - 1], 1);
+      const strided = unitLast.includes(i) && v.view && v.shape.length > 0 && !dimEq(v.view.strides[v.shape.length - 1], 1);
       if (!low.needsViews?.includes(i) || (v.view && !strided)) return v;
       const owner = owners[i] ?? n;
       const realised = this.realise(owner, v);

@@ -1,7 +1,7 @@
 // WGSL lowerings of the loss ops. cross_entropy: one thread per row, two passes over the
 // classes (the maximum, then the sum of exponentials about it) and the label's logit; rows are
 // few (the tokens of a batch) and long (the vocabulary). one_hot is an expression (1 where the
-// class index equals the label), so it fuses into whatever reads it.
+// class index equals the label), so it fuses into whatever reads it, and is never realised.
 
 import { attrsOf } from '../../../src/ir/registry.ts';
 import { numElements } from '../../../src/ir/dims.ts';
@@ -44,5 +44,9 @@ export const lossWgsl: { [K in keyof typeof lossOps]: WgslLowering } = {
       const label = labels.emit(k, { axes: at.axes.slice(0, r) });
       return `select(${literal(a.dtype, 0)}, ${literal(a.dtype, 1)}, ${label} == i32(${at.axes[r]}))`;
     });
+  }, {
+    // one label load and a compare per element: the loss's accuracy and its gradient both read
+    // it, and a realised [tokens, vocab] one-hot would cost a store and a load of vocab width
+    asCheapAsALoad: ([labels]) => labels.view !== undefined,
   }),
 };

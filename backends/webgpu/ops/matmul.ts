@@ -43,18 +43,17 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   const [M, N] = [shape[r - 2], shape[r - 1]];
   const K = a.shape[a.shape.length - 1];
   const batch = shape.slice(0, -2);
-  const A: Operand = { view: a.view!, batch: a.shape.slice(0, -2), rowStride: a.view!.strides[a.shape.length - 2], colStride: a.view!.strides[a.shape.length - 1] };
-  const B: Operand = { view: b.view!, batch: b.shape.slice(0, -2), rowStride: b.view!.strides[b.shape.length - 2], colStride: b.view!.strides[b.shape.length - 1] };
+  const A = operand(a);
+  const B = operand(b);
   // A's leading dims fold into its rows when B is one matrix and they are one strided run.
   const flatRows = B.batch.length === 0 && oneRun(a.shape.slice(0, -1), a.view!.strides.slice(0, -1));
   const rows = flatRows ? numElements([...batch, M]) : M;
-  const offsetsOk = (o: Operand) => div4(o.view.offset) && o.batch.every((_, i) => div4(o.view.strides[i]));
   // A LayerNorm prologue's weight and bias are read as vec4s along K too.
   const normVec = !out.normaliseA || [out.normaliseA.weight, out.normaliseA.bias].every((v) => v.view && dimEq(v.view.strides[0], 1) && div4(v.view.offset) && !v.view.buffer.chunking);
   const aVec = div4(K) && dimEq(A.colStride, 1) && div4(A.rowStride) && offsetsOk(A) && !A.view.buffer.chunking && normVec;
   const bChunks = B.view.buffer.chunking;
   let mode: 'nn' | 'nt' | 'outer' | 'scalar' = 'scalar';
-  const bRowsVec = dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !bChunks;
+  const bRowsVec = rowsAsVec4(B, N);
   if (aVec && bRowsVec) mode = 'nn';
   // A K that is no multiple of 4 (the vocabulary, in dh = dlogits @ wte) still has B's rows as
   // vec4s: each step of K multiplies 4 scalars of A into one vec4 of B (outer products).
@@ -168,6 +167,30 @@ function matmulKernel(n: Node, [a, b]: readonly Value[], out: KernelOutput, ctx:
   });
 }
 
+/** Whether B's rows can be read as vec4s (the 'nn' and 'outer' modes). */
+function rowsAsVec4(B: Operand, N: Dim): boolean {
+  return dimEq(B.colStride, 1) && div4(B.rowStride) && div4(N) && offsetsOk(B) && !B.view.buffer.chunking;
+}
+
+function offsetsOk(o: Operand): boolean {
+  return div4(o.view.offset) && o.batch.every((_, i) => div4(o.view.strides[i]));
+}
+
+function operand(v: Value): Operand {
+  const r = v.shape.length;
+  return { view: v.view!, batch: v.shape.slice(0, -2), rowStride: v.view!.strides[r - 2], colStride: v.view!.strides[r - 1] };
+}
+
+/**
+ * A transposed A (a weight's gradient reads x^T) is copied contiguous for the vec4 modes, which
+ * read A along K, unless B's rows are vec4s: the 'outer' mode reads A as scalars at any stride
+ * (4 rows at one k are then adjacent), cheaper than a copy of a [vocab, tokens] dY^T.
+ */
+function unitStrideA([a, b]: readonly Value[]): readonly number[] {
+  if (!b.view || b.shape.length !== 2 || a.shape.length !== 2) return [0];
+  return rowsAsVec4(operand(b), b.shape[1]) ? [] : [0];
+}
+
 const MODE_SUMMARY = { nn: 'vec4 blocks', nt: 'vec4 blocks, B transposed', outer: 'vec4 blocks of B, scalar A', scalar: 'scalar' } as const;
 
 /** acc0..acc3 (vec4s of the block's 4 columns, one per row) into the output, through the epilogue. */
@@ -226,6 +249,5 @@ function rowStatistics(k: KernelWriter, reads: string[], steps: Dim, eps: number
 }
 
 export const matmulWgsl: { [K in keyof typeof matmulOps]: WgslLowering } = {
-  // A transposed A (a weight's gradient reads x^T) is copied: the vec4 kernels read A along K.
-  matmul: { kind: 'kernel', needsViews: [0, 1], needsUnitLastStride: [0], epilogue: true, pairStore: true, kernel: matmulKernel },
+  matmul: { kind: 'kernel', needsViews: [0, 1], needsUnitLastStride: unitStrideA, epilogue: true, pairStore: true, kernel: matmulKernel },
 };

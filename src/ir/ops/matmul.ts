@@ -2,17 +2,25 @@
 
 import { sumTo, transposeLast, type GradGraph } from '../vjp.ts';
 import { defineOps } from '../registry.ts';
-import { dimEq, dimToString, shapeToString, type Dim } from '../dims.ts';
+import { dimEq, dimToString, numElements, shapeToString, type Dim } from '../dims.ts';
 import { OpTypeError, tensorType, typeToString } from '../types.ts';
 import { alloc, broadcastIndex, broadcastShapes, size } from '../reference.ts';
 import { broadcastTypes, requireFloat, sameDtype } from './common.ts';
 
 /**
- * a^T @ dy, or (dy^T @ a)^T when B is wider than tall (the tied lm_head's wte^T [E, vocab]):
+ * dB: a^T @ dy, or (dy^T @ a)^T when B is wider than tall (the tied lm_head's wte^T [E, vocab]):
  * the product then has the long axis as its rows, which a kernel tiles over rows and reads
  * along a short K, and the outer transpose cancels against B's own.
  */
 function gradB(g: GradGraph, a: number, dy: number, bShape: readonly Dim[]): number {
+  const aShape = g.type(a).shape;
+  if (bShape.length === 2 && aShape.length > 2) {
+    // One B shared by a batch of A (a weight): the batch folds into K, rows of A and dY, so
+    // the product is the summed gradient itself, with no [batch, K, N] to reduce.
+    const flat = (x: number) => { const s = g.type(x).shape; return g.add('reshape', [x], { shape: [numElements(s.slice(0, -1)), s[s.length - 1]] }); };
+    a = flat(a);
+    dy = flat(dy);
+  }
   const [rows, cols] = bShape.slice(-2);
   const wide = typeof rows === 'number' && typeof cols === 'number' && cols > rows;
   return wide ? transposeLast(g, g.add('matmul', [transposeLast(g, dy), a])) : g.add('matmul', [transposeLast(g, a), dy]);

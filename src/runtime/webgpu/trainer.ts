@@ -16,7 +16,7 @@ import { positions } from '../decoder.ts';
 import { dimSymbols } from '../../ir/dims.ts';
 import { specialise } from '../../passes/specialise.ts';
 import type { GpuContext } from './device.ts';
-import { PlanProgram, type ReadRequest } from './program.ts';
+import { PlanProgram, type ReadRequest, type RunRequest } from './program.ts';
 
 /** What one optimizer step needs besides the tokens (the host's schedule computes them). */
 export interface StepHyper {
