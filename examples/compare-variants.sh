@@ -2,16 +2,17 @@
 # The seed's experiment, small: train LR, LR+norm, GP, GP+norm and plain GPT-2 at tiny dims on
 # WikiText-2's validation text, evaluate each on the test text, plot the runs together and
 # print the table. The defaults are sized for SwiftShader (no GPU; about 5 minutes a variant
-# on 2 cores); on a GPU raise STEPS, SEQ, BATCH and the dims. Usage:
+# on 2 idle cores, most of it the 50257-way softmax); on a GPU raise STEPS, SEQ, BATCH and the
+# dims. Usage:
 # examples/compare-variants.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${1:-runs/compare-variants}
 DATA=${DATA:-../shared/data/wikitext-2}
-STEPS=${STEPS:-120}
+STEPS=${STEPS:-200}
 SEQ=${SEQ:-32}
-BATCH=${BATCH:-4}
+BATCH=${BATCH:-2}
 LR=${LR:-3e-3}
 EVAL_BLOCKS=${EVAL_BLOCKS:-32}
 DIMS=(--set n_layer=2 --set n_embd=${N_EMBD:-32} --set n_head=2 --set n_positions=64)
@@ -22,7 +23,7 @@ for v in "${VARIANTS[@]}"; do
   echo "== $v" >&2
   rm -rf "${OUT:?}/$v"
   npx rhc train "spec/$v.rh" --data "$DATA/wiki.valid.tokens" --eval-data "$DATA/wiki.test.tokens" \
-    --eval-blocks "$EVAL_BLOCKS" --eval-every $((STEPS / 4)) --max-steps "$STEPS" --seq-len "$SEQ" \
+    --eval-blocks "$EVAL_BLOCKS" --eval-every $((STEPS / 2)) --max-steps "$STEPS" --seq-len "$SEQ" \
     --batch-size "$BATCH" --lr "$LR" --out "$OUT/$v" "${DIMS[@]}"
 done
 
