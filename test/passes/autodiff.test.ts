@@ -99,6 +99,16 @@ describe('gradient rules against finite differences (f64)', () => {
     expect(gradientError(binary('matmul', [3, 4], [4, 2]), 13)).toBeLessThan(TOL);
     expect(gradientError(binary('matmul', [2, 3, 4], [2, 4, 5]), 14)).toBeLessThan(TOL);
     expect(gradientError(binary('matmul', [2, 2, 3, 4], [4, 5]), 15)).toBeLessThan(TOL);
+    expect(gradientError(binary('matmul', [2, 3, 4], [4, 9]), 16)).toBeLessThan(TOL); // wide B: (dy^T a)^T
+  });
+  it('a matrix shared by a batch (a weight) gets its gradient from one product over the flattened batch, nothing summed', () => {
+    for (const [a, w] of [[[2, 3, 4], [4, 5]], [[2, 3, 4], [4, 9]]]) {
+      const { graph } = lossGraph(binary('matmul', a, w), 17);
+      const backward = gradients(graph, { loss: 'loss' });
+      // no [2, 4, N]-shaped per-sequence gradient of w, and no sum over the batch axis
+      expect(backward.nodes.some((n) => n.type.shape.length === 3 && n.type.shape[0] === 2 && n.op === 'matmul' && n.type.shape.slice(1).join() === w.join()), `${w}`).toBe(false);
+      expect(backward.nodes.filter((n) => n.op === 'sum' && n.attrs.axis === 0 && n.type.shape.join() === w.join()), `${w}`).toHaveLength(0);
+    }
   });
   it('softmax along the last and a middle axis', () => {
     expect(gradientError((b, p) => b.add('softmax', [p('x', [2, 5])], { axis: -1 }), 16, [-3, 3])).toBeLessThan(TOL);
