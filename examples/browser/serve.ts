@@ -1,10 +1,12 @@
-// Builds the browser example with vite and serves it, with an artifact and a checkpoint, from
-// one http://localhost origin (WebGPU exists only in secure contexts; localhost is one).
+// Builds the browser demo with vite and serves it, with an artifact, a checkpoint and the spec
+// library the artifact was compiled from (the page draws the model's rotation frequencies from
+// its spec), from one http://localhost origin (WebGPU exists only in secure contexts; localhost
+// is one).
 //
-//   npx tsx examples/browser/serve.ts --artifact generated/gp-norm --checkpoint out/gp-norm [--port 8080]
+//   npx tsx examples/browser/serve.ts --artifact generated/gp-norm --checkpoint out/gp-norm [--spec-dir DIR] [--port 8080]
 //
 // The artifact must have been compiled for the checkpoint's dims (`rhc compile --weights DIR`).
-// test/examples/browser.test.ts uses buildPage and serveExample directly.
+// test/examples/browser.test.ts and browser-demo.test.ts use buildPage and serveExample directly.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -12,8 +14,30 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
+import type { Plugin } from 'vite';
 
 const PAGE_DIR = import.meta.dirname;
+/** rhc's spec library, served at /spec/ unless another directory is given */
+const SPEC_DIR = path.resolve(PAGE_DIR, '../../spec');
+
+const CHEVROTAIN_SHIM = path.resolve(PAGE_DIR, '../../src/dsl/chevrotain.ts');
+const BROWSER_CHEVROTAIN = '\0rhc-browser-chevrotain';
+
+/**
+ * The page lowers the model's spec to draw its frequencies, so it bundles rhc's parser.
+ * src/dsl/chevrotain.ts finds chevrotain's one-file build through Node's fs (for the CLI's
+ * start-up time); in the page, chevrotain's package entry takes its place (the same API).
+ */
+const browserChevrotain: Plugin = {
+  name: 'rhc-browser-chevrotain',
+  enforce: 'pre',
+  async resolveId(source, importer) {
+    if (!source.endsWith('chevrotain.ts')) return null;
+    const resolved = await this.resolve(source, importer, { skipSelf: true });
+    return resolved?.id === CHEVROTAIN_SHIM ? BROWSER_CHEVROTAIN : null;
+  },
+  load: (id) => (id === BROWSER_CHEVROTAIN ? "export * from 'chevrotain';" : null),
+};
 
 /** Builds index.html + main.ts into `outDir` (a fresh temp dir by default); returns the directory. */
 export async function buildPage(outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-browser-'))): Promise<string> {
@@ -23,7 +47,9 @@ export async function buildPage(outDir = fs.mkdtempSync(path.join(os.tmpdir(), '
     configFile: false,
     logLevel: 'warn',
     base: './',
-    build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+    plugins: [browserChevrotain],
+    // chevrotain, rhc's front end and GPT-2's BPE ranks make one ~0.8 MB script: a demo's, not a library's.
+    build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false, chunkSizeWarningLimit: 4096 },
   });
   return outDir;
 }
@@ -36,6 +62,7 @@ const TYPES: Record<string, string> = {
   '.wgsl': 'text/plain; charset=utf-8',
   '.ts': 'text/plain; charset=utf-8',
   '.md': 'text/plain; charset=utf-8',
+  '.rh': 'text/plain; charset=utf-8',
 };
 
 export interface ServeOptions {
@@ -45,15 +72,18 @@ export interface ServeOptions {
   artifact: string;
   /** served at /checkpoint/ */
   checkpoint: string;
+  /** served at /spec/: the .rh files the artifact was compiled from (default: rhc's spec library) */
+  spec?: string;
   /** 0 (default) picks a free port */
   port?: number;
 }
 
-/** Serves page, artifact and checkpoint read-only; resolves once listening. */
+/** Serves page, artifact, checkpoint and specs read-only; resolves once listening. */
 export async function serveExample(opts: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
   const mounts: [string, string][] = [
     ['/artifact/', path.resolve(opts.artifact)],
     ['/checkpoint/', path.resolve(opts.checkpoint)],
+    ['/spec/', path.resolve(opts.spec ?? SPEC_DIR)],
     ['/', path.resolve(opts.page)],
   ];
   const server = http.createServer((req, res) => {
@@ -84,14 +114,15 @@ export async function serveExample(opts: ServeOptions): Promise<{ url: string; c
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { artifact: { type: 'string' }, checkpoint: { type: 'string' }, port: { type: 'string', default: '8080' } } });
+  const { values } = parseArgs({ options: { artifact: { type: 'string' }, checkpoint: { type: 'string' }, 'spec-dir': { type: 'string' }, port: { type: 'string', default: '8080' } } });
   if (!values.artifact || !values.checkpoint) {
-    process.stderr.write('usage: npx tsx examples/browser/serve.ts --artifact DIR --checkpoint DIR [--port N]\n');
+    process.stderr.write('usage: npx tsx examples/browser/serve.ts --artifact DIR --checkpoint DIR [--spec-dir DIR] [--port N]\n');
     process.exit(2);
   }
   const page = await buildPage();
-  const { url } = await serveExample({ page, artifact: values.artifact, checkpoint: values.checkpoint, port: Number(values.port) });
-  process.stdout.write(`serving ${url} (artifact ${values.artifact}, checkpoint ${values.checkpoint}); open it in a browser with WebGPU, Ctrl-C stops\n`);
+  const spec = values['spec-dir'] ?? SPEC_DIR;
+  const { url } = await serveExample({ page, artifact: values.artifact, checkpoint: values.checkpoint, spec, port: Number(values.port) });
+  process.stdout.write(`serving ${url} (artifact ${values.artifact}, checkpoint ${values.checkpoint}, specs ${path.relative(process.cwd(), spec) || '.'}); open it in a browser with WebGPU, Ctrl-C stops\n`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) await main();
