@@ -1,4 +1,4 @@
-// `npm run bench [-- options]`: compile time, plan costs and run times of rhc beside its peers
+// `npm run bench [-- options]`: start-up, compile time, plan costs and run times of rhc beside its peers
 // (onnxruntime-web's WebGPU EP, onnxruntime-node on the CPU), all in one run; prints the tables
 // and writes the results as JSON. bench/README.md says what is measured and how.
 
@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquireDevice, DEFAULT_LEVEL, lowerForBench, OPT_LEVELS, planForBench, RHC_VERSION, type GpuContext } from './rhc-api.ts';
-import { compileTimes, startupTimes } from './compile-time.ts';
+import { compileTimes } from './compile-time.ts';
+import { startupEntry, startupTimes } from './startup.ts';
 import { attentionDims, COMPILE_MODEL, MODELS, prepareModel, ROOT, specFile, type ModelDef, type PreparedModel } from './models.ts';
 import { bytesMoved, countDispatches, plannedMemory } from './plan-stats.ts';
 import { matmulRate, knownPeak } from './matmul.ts';
@@ -21,7 +22,9 @@ import type { Repeats } from './stats.ts';
 
 const PREFILL = 128;
 const CONTEXTS = [16, 128, 512];
-const SECTIONS = ['compile', 'plans', 'runs', 'matmul', 'training'] as const;
+const SECTIONS = ['startup', 'compile', 'plans', 'runs', 'matmul', 'training'] as const;
+/** The sections that run on the WebGPU adapter; the others need no device. */
+const GPU_SECTIONS: readonly string[] = ['runs', 'matmul', 'training'];
 
 const USAGE = `usage: npm run bench -- [--quick] [--models tiny,small] [--runners ${RUNNERS.join(',')}]
   [--sections ${SECTIONS.join(',')}] [--matmul-n N] [--matmul-depth D] [--peak-gflops G]
@@ -31,7 +34,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--models tiny,small] [--runner
   --runners    default: all but ort-web-node where Chromium exists, else rhc-node,ort-web-node,ort-node
   --dry-run    --quick --models micro --matmul-n 128: checks the bench itself in a minute or two
   --train-seq  tokens per block of the training section (default 64; the batch, --train-batch, 1)
-  --rhc FILE   the rhc entry point timed for 'rhc --version' (default bin/rhc.js)
+  --rhc FILE   the rhc entry point the startup section times (default bin/rhc.js over dist/ when
+               npm run build has made it, else src/cli/main.ts through tsx, said so in the tables)
 JSON goes to OUT/<time>[-tag].json (OUT/<time>[-tag].tmp.json with --quick or --dry-run; git ignores those).`;
 
 function options() {
@@ -50,7 +54,7 @@ function options() {
       work: { type: 'string', default: path.join(ROOT, 'tmp/bench-work') },
       out: { type: 'string', default: path.join(ROOT, 'bench/results') },
       tag: { type: 'string' },
-      rhc: { type: 'string', default: path.join(ROOT, 'bin/rhc.js') },
+      rhc: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -86,7 +90,8 @@ function options() {
     work: path.resolve(values.work),
     out: path.resolve(values.out),
     tag: values.tag,
-    rhc: path.resolve(values.rhc),
+    rhc: values.rhc,
+    startupRuns: dry ? 3 : values.quick ? 5 : 11,
     chromium,
   };
 }
@@ -198,13 +203,13 @@ async function main(): Promise<void> {
   const o = options();
   const startedAt = new Date().toISOString();
   const repeats: Repeats = o.quick ? { warmup: 1, repeats: 3 } : { warmup: 2, repeats: 7, budgetMs: 60_000 };
-  const ctx = await acquireDevice();
+  const ctx = o.sections.some((s) => GPU_SECTIONS.includes(s)) ? await acquireDevice() : undefined;
   const result: Omit<BenchResult, 'targets' | 'finishedAt'> = {
     format: 'rhc-bench',
     version: 1,
     startedAt,
-    options: { ...o, work: path.relative(ROOT, o.work), out: path.relative(ROOT, o.out), rhc: path.relative(ROOT, o.rhc) },
-    host: { rhc: RHC_VERSION, node: process.version, cpu: os.cpus()[0]?.model ?? '?', cpus: os.cpus().length, adapter: ctx.info.description || ctx.info.device || ctx.info.vendor || 'unknown', adapterDetails: ctx.describe(), fallback: ctx.info.isFallbackAdapter },
+    options: { ...o, work: path.relative(ROOT, o.work), out: path.relative(ROOT, o.out) },
+    host: { rhc: RHC_VERSION, node: process.version, cpu: os.cpus()[0]?.model ?? '?', cpus: os.cpus().length, ...(ctx ? { adapter: ctx.info.description || ctx.info.device || ctx.info.vendor || 'unknown', adapterDetails: ctx.describe(), fallback: ctx.info.isFallbackAdapter } : { adapter: 'none (no section used the GPU)' }) },
     levels: OPT_LEVELS,
     defaultLevel: DEFAULT_LEVEL,
     prefillTokens: PREFILL,
@@ -219,9 +224,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stopped);
   try {
+    if (o.sections.includes('startup')) {
+      const entry = startupEntry(ROOT, o.rhc);
+      say(`startup: ${entry.label}, ${o.startupRuns} runs of each command${entry.note ? ` (${entry.note})` : ''}...`);
+      result.startup = startupTimes(ROOT, entry, { warmup: 1, repeats: o.startupRuns });
+    }
     if (o.sections.includes('compile')) {
       say(`compile: ${COMPILE_MODEL.about}...`);
-      result.compile = { model: COMPILE_MODEL.name, about: COMPILE_MODEL.about, startup: startupTimes([o.rhc], repeats), levels: OPT_LEVELS.map((l) => compileTimes(COMPILE_MODEL, l, repeats)) };
+      result.compile = { model: COMPILE_MODEL.name, about: COMPILE_MODEL.about, levels: OPT_LEVELS.map((l) => compileTimes(COMPILE_MODEL, l, repeats)) };
     }
     if (o.sections.includes('plans')) {
       for (const def of [COMPILE_MODEL, ...o.models.map((m) => MODELS[m])]) {
@@ -229,24 +239,24 @@ async function main(): Promise<void> {
         result.plans.push(planLevels(def));
       }
     }
-    if (o.sections.includes('runs')) {
+    if (o.sections.includes('runs') && ctx) {
       const { userAgent } = await runModels(o, ctx, repeats, result.runs);
       if (userAgent) result.host.chromium = /Chrome\/[\d.]+/.exec(userAgent)?.[0] ?? userAgent;
     }
-    if (o.sections.includes('matmul')) {
+    if (o.sections.includes('matmul') && ctx) {
       say(`matmul: [${o.matmulN}]^2, depth ${o.matmulDepth}...`);
       const m = await matmulRate(ctx, o.matmulN, o.matmulDepth, DEFAULT_LEVEL, repeats);
       const peak = o.peakGflops !== undefined ? { gflops: o.peakGflops, name: 'the given' } : knownPeak(ctx.describe());
       result.matmul = { ...m, ...(peak ? { peakGflops: peak.gflops, peakName: peak.name } : {}) };
     }
-    if (o.sections.includes('training')) {
+    if (o.sections.includes('training') && ctx) {
       const def = MODELS[o.models[0]];
       say(`training: ${def.name}, batch ${o.trainBatch} x ${o.trainSeq} tokens...`);
       result.training = await trainingRate(ctx, def, o.trainBatch, o.trainSeq, repeats);
     }
   } finally {
     process.off('SIGTERM', stopped);
-    ctx.destroy();
+    ctx?.destroy();
   }
   finish(result, o, startedAt);
 }

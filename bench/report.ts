@@ -2,7 +2,8 @@
 // runtime medians with their ratios to the peers measured in the same run, and issue 8's
 // targets with pass/miss and by how much. Columns appear for what was measured, nothing else.
 
-import type { LevelCompile, StartupTimes } from './compile-time.ts';
+import type { LevelCompile } from './compile-time.ts';
+import { STARTUP_TARGETS, type StartupTimes } from './startup.ts';
 import type { MatmulRate } from './matmul.ts';
 import type { TrainingRate } from './training.ts';
 import type { BytesMoved, DispatchCounts, PlannedMemory } from './plan-stats.ts';
@@ -58,7 +59,8 @@ export interface BenchResult {
   defaultLevel: string;
   prefillTokens: number;
   contexts: number[];
-  compile?: { model: string; about: string; startup: StartupTimes; levels: LevelCompile[] };
+  compile?: { model: string; about: string; levels: LevelCompile[] };
+  startup?: StartupTimes;
   plans: { model: string; about: string; layers: number; levels: PlanLevel[] }[];
   runs: { model: string; about: string; runners: RunnerRun[] }[];
   matmul?: MatmulRate & { peakGflops?: number; peakName?: string };
@@ -89,11 +91,18 @@ function compileTable(r: NonNullable<BenchResult['compile']>): string {
   })]);
   rows.push(['parse -> WGSL, one block', ...r.levels.flatMap((l) => [ms(l.endToEnd.median), ms(l.endToEnd.firstMs)])]);
   rows.push(['dispatches in the plan', ...r.levels.flatMap((l) => [String(l.dispatches), ''])]);
-  const startup = table(['process start-up (ms, median)', 'ms'], [
-    ['node -e 0', ms(r.startup.node.median)],
-    [r.startup.rhcCommand, ms(r.startup.rhcVersion.median)],
-  ]);
-  return `Compile, ${r.about}, in process after warm-up:\n\n${table(head, rows)}\n\n${startup}`;
+  return `Compile, ${r.about}, in process after warm-up:\n\n${table(head, rows)}`;
+}
+
+function startupTable(s: StartupTimes): string {
+  const node = s.commands.find((c) => c.id === 'node')?.ms.median;
+  const rows = s.commands.map((c) => {
+    const target = STARTUP_TARGETS[c.id];
+    return [c.command, sampleText(c.ms), ms(c.ms.firstMs), c.id === 'node' ? '' : ratio(c.ms.median, node), target === undefined ? '' : ms(target * 1000)];
+  });
+  const n = s.commands[0]?.ms.ms.length ?? 0;
+  const notes = [`rhc is ${s.entry.label}${s.entry.note ? ` (${s.entry.note})` : ''}`, `load average ${s.load[0].toFixed(1)} before, ${s.load[1].toFixed(1)} after`];
+  return `Start-up, child processes, wall clock (median of ${n}; ${s.spec} at its defaults, GPT-2 medium's dims):\n\n${table(['command', 'ms', 'first run', '/ node -e 0', 'target ms'], rows)}\n\n${notes.join('\n')}`;
 }
 
 function perLayer(c: DispatchCounts): string {
@@ -150,6 +159,7 @@ function runTable(run: BenchResult['runs'][number], prefill: number, cpus: numbe
 export function renderReport(r: BenchResult): string {
   const parts = [`rhc bench, ${r.startedAt}\n${Object.entries(r.host).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`];
   parts.push(`Optimisation levels: ${r.levels.join(', ')} (${r.defaultLevel} is what rhc compile uses${r.levels.length === 1 ? '; the compiler has no other level yet' : ''})`);
+  if (r.startup) parts.push(startupTable(r.startup));
   if (r.compile) parts.push(compileTable(r.compile));
   if (r.plans.length) parts.push(planTable(r.plans, r.prefillTokens));
   for (const run of r.runs) parts.push(runTable(run, r.prefillTokens, Number(r.host.cpus) || 0));
@@ -167,6 +177,6 @@ export function renderReport(r: BenchResult): string {
       ['tokens/s trained', t.tokensPerS.toFixed(0)],
     ])}`);
   }
-  parts.push(`Targets (issues 8 and 9):\n\n${table(['target', 'measured', 'wanted', 'result'], r.targets.map((t) => [t.name, t.measured, t.target, t.status === 'n/a' ? `n/a: ${t.note}` : `${t.status}${t.note ? `: ${t.note}` : ''}`]))}`);
+  parts.push(`Targets (issues 8, 9 and 10):\n\n${table(['target', 'measured', 'wanted', 'result'], r.targets.map((t) => [t.name, t.measured, t.target, t.status === 'n/a' ? `n/a: ${t.note}` : `${t.status}${t.note ? `: ${t.note}` : ''}`]))}`);
   return parts.join('\n\n') + '\n';
 }

@@ -141,7 +141,7 @@ export function compilePhases(specFile: string, dims: Dims, level: OptLevel, out
   compileWebGpu(front.graph, { specName: specName(specFile), level: n });
   const backend = now() - t;
   t = start();
-  const files = buildArtifact(front.graph, { specFile, outDir, level: n });
+  const files = buildArtifact(front.graph, { specFile, level: n });
   phases.push({ phase: 'artifact files', ms: Math.max(0, now() - t - backend) });
   fs.rmSync(outDir, { recursive: true, force: true });
   t = start();
@@ -192,7 +192,7 @@ export function planForBench(graph: BenchGraph, spec: string, level: OptLevel): 
 export function writeBenchArtifact(graph: BenchGraph, specFile: string, dir: string, level: OptLevel): void {
   const n = checkLevel(level);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
-  writeArtifact(dir, buildArtifact(graph, { specFile, outDir: dir, level: n }));
+  writeArtifact(dir, buildArtifact(graph, { specFile, level: n }));
 }
 
 /** The artifact rhc would run at `level`, in memory (for WebGpuModel.create). */

@@ -17,7 +17,7 @@ export const SEED_ARTIFACTS: readonly string[] = Object.keys(SEED_SPECS);
 /** The artifact of seed spec `name`, in memory, as it belongs in generated/<name>/. */
 export function seedArtifact(name: string): Artifact {
   const specFile = bundledSpec(name);
-  return buildArtifact(lowerSpec(specFile), { specFile, outDir: path.join(GENERATED_DIR, name) });
+  return buildArtifact(lowerSpec(specFile), { specFile });
 }
 
 /** Every file under `dir`, as '/'-separated paths relative to it. */

@@ -14,6 +14,7 @@ import { EXTERNAL_DATA_THRESHOLD, externalise, initializerBytes, writeExternalDa
 import { openSession, runLogits } from './runner.ts';
 import { openRegularFile, stageFile, withOutputLock, writingFiles, type StagedFile } from '../../src/io/files.ts';
 import { RhcError } from '../../src/errors.ts';
+import { PACKAGE_VERSION } from '../../src/package.ts';
 
 export { DEFAULT_OPSET, renderModel } from './render.ts';
 export { openSession, runLogits, runSession, idsTensor, floatTensor, type FeedTensor } from './runner.ts';
@@ -39,7 +40,7 @@ export interface ExportResult {
   externalData: boolean;
 }
 
-export const RHC_VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+export const RHC_VERSION: string = PACKAGE_VERSION;
 
 /** How the exported model's positions work, for metadata and docs. */
 const POSITIONS_NOTE =

@@ -27,6 +27,8 @@ import {
   MANIFEST_FILE,
   MAX_MANIFEST_BYTES,
   MODULE_FILE,
+  MODULE_JS_FILE,
+  MODULE_TYPES_FILE,
   PLAN_FILE,
   README_FILE,
   artifactLayout,
@@ -34,16 +36,13 @@ import {
   type ArtifactManifest,
 } from '../../src/runtime/webgpu/artifact-files.ts';
 import { compileWebGpu, type WebGpuPlan } from './index.ts';
-import { classNameFor, commentText, generateModelModule } from './typescript.ts';
+import { RUNTIME_MODULE, classNameFor, commentText, generateModelModule, transpileModelModule } from './typescript.ts';
 import { fsReason, readTextFile, replaceDirAtomic, writeFileAtomic, writingFiles } from '../../src/io/files.ts';
-
-/** rhc's own root: generated modules inside it import the runtime by relative path. */
-const RHC_ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface ArtifactOptions {
   specFile: string;
-  /** where the files will go: decides how model.ts imports rhc's runtime */
-  outDir: string;
+  /** the spec's source when it was given as text rather than read from specFile */
+  specText?: string;
   maxBatch?: number;
   /** -O level (default 2) */
   level?: OptLevel;
@@ -55,14 +54,6 @@ export interface Artifact {
   plan: WebGpuPlan;
   /** relative path -> contents, '/'-separated */
   files: Map<string, string | Uint8Array>;
-}
-
-/** The runtime's module path from `outDir`: relative inside rhc's tree, the package path outside it. */
-export function runtimeSpecifier(outDir: string): string {
-  const out = path.resolve(outDir);
-  if (path.relative(RHC_ROOT, out).startsWith('..') || path.isAbsolute(path.relative(RHC_ROOT, out))) return 'rhc/src/runtime';
-  const rel = path.relative(out, path.join(RHC_ROOT, 'src', 'runtime')).split(path.sep).join('/');
-  return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
 /** Objects and arrays shorter than this, with nothing nested but flat arrays, go on one line. */
@@ -90,14 +81,19 @@ ${Object.entries(m.config).map(([k, v]) => `${commentText(k)}=${v}`).join(', ')}
 
 - \`${PLAN_FILE}\`: buffers, bindings, dispatch order, workgroup counts, and which checkpoint tensor fills which buffer
 - \`${KERNEL_DIR}/\`: ${m.kernels.length} WGSL kernels${m.constantsBytes !== null ? `\n- \`${CONSTANTS_FILE}\`: ${m.constantsBytes} bytes of tables the plan uploads` : ''}
-- \`${MANIFEST_FILE}\`: what is here; \`${MODULE_FILE}\`: the typed class \`${m.className}\`
+- \`${MANIFEST_FILE}\`: what is here
+- \`${MODULE_FILE}\`: the typed class \`${m.className}\`; \`${MODULE_JS_FILE}\` + \`${MODULE_TYPES_FILE}\`: the same as plain JavaScript, for Node without a TypeScript toolchain. They import rhc's runtime as \`rhc/webgpu\` (install rhc beside them).
 
 \`\`\`ts
+import { acquireDevice } from 'rhc/webgpu';
+import { nodeFiles } from 'rhc/node';
+import { ${m.className} } from './${MODULE_JS_FILE}'; // this directory's module
+
 const model = await ${m.className}.load(await acquireDevice(), nodeFiles(artifactDir), nodeFiles(checkpointDir));
 const logits = await model.forward([15496, 995]); // [1, 2, ${m.config.vocab_size}]
 \`\`\`
 
-In a browser, pass \`fetchFiles(url)\` instead of \`nodeFiles(dir)\` (see examples/browser in rhc).
+In a browser, pass \`fetchFiles(url)\` (from \`rhc/webgpu\`) instead of \`nodeFiles(dir)\` (see examples/browser in rhc).
 `;
 }
 
@@ -106,8 +102,8 @@ In a browser, pass \`fetchFiles(url)\` instead of \`nodeFiles(dir)\` (see exampl
  * default, evaluated with every other key at its compiled value (a default may be an
  * expression over other configs). The artifact loader needs these to apply the CLI's rule.
  */
-function specDefaults(specFile: string, config: Readonly<Record<string, number | boolean | string>>): Record<string, number | boolean | string> {
-  const { files, diagnostics } = loadProgram(specFile);
+function specDefaults(specFile: string, specText: string | undefined, config: Readonly<Record<string, number | boolean | string>>): Record<string, number | boolean | string> {
+  const { files, diagnostics } = loadProgram(specFile, undefined, { text: specText });
   if (diagnostics.length > 0) throw new Error(`internal: ${specFile} compiled once but does not load now`);
   // Null prototype: a config named __proto__ must stay a key.
   const defaults: Record<string, number | boolean | string> = Object.create(null);
@@ -141,7 +137,7 @@ export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
     model: graph.name,
     className: classNameFor(graph.name),
     config,
-    defaults: specDefaults(opts.specFile, config),
+    defaults: specDefaults(opts.specFile, opts.specText, config),
     selects,
     parameters: graphParams(graph).map((n) => ({ name: n.attrs.name as string, shape: [...(n.type.shape as number[])] })),
     kernels,
@@ -152,7 +148,11 @@ export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
   for (const k of kernels) files.set(`${KERNEL_DIR}/${k}`, compiled.kernels[k]);
   if (compiled.constants) files.set(CONSTANTS_FILE, compiled.constants);
   const specPath = path.resolve(opts.specFile) === bundledSpec(spec) ? `spec/${spec}.rh` : path.basename(opts.specFile);
-  files.set(MODULE_FILE, generateModelModule({ ...described, specPath, runtime: runtimeSpecifier(opts.outDir) }));
+  const module = generateModelModule({ ...described, specPath });
+  const { js, dts } = transpileModelModule(module);
+  files.set(MODULE_FILE, module);
+  files.set(MODULE_JS_FILE, js);
+  files.set(MODULE_TYPES_FILE, dts);
   files.set(README_FILE, readme(described, specPath));
   // The manifest names every other file's size and hash: a load checks them, so a directory
   // mixing two compiles is an error rather than one config's plan run with another's kernels.
@@ -183,8 +183,8 @@ function earlierLayout(dir: string): Set<string> | string {
     return `its ${MANIFEST_FILE} is not one of an rhc WebGPU artifact`;
   const kernels = m.kernels;
   if (!Array.isArray(kernels) || !kernels.every((k) => typeof k === 'string' && KERNEL_FILE_NAME.test(k))) return `its ${MANIFEST_FILE} lists no valid kernels`;
-  // Every version so far has the same layout, given by the kernels and whether there are constants.
-  return new Set([MANIFEST_FILE, ...artifactLayout(kernels, m.constantsBytes !== null && m.constantsBytes !== undefined)]);
+  // A version's layout is given by the kernels and whether there are constants.
+  return new Set([MANIFEST_FILE, ...artifactLayout(kernels, m.constantsBytes !== null && m.constantsBytes !== undefined, version as number)]);
 }
 
 /** The first entry under `dir` (depth first, sorted) that `keep` rejects, as a '/'-separated path. */

@@ -1,13 +1,27 @@
 // The TypeScript module of a WebGPU artifact: a typed class over WebGpuModel for one model
 // (`GpNormModel.load(ctx, artifactFiles, checkpoint)`, `forward(ids)`, `generate(prompt)`),
-// printed from ts-morph structures. Only source text is produced: ts-morph's emit() costs
-// seconds and nothing here needs JavaScript.
+// printed from ts-morph structures, and the same as model.mjs + model.d.mts for Node without a
+// TypeScript toolchain (.mjs: ES module syntax is read as such whatever the enclosing
+// package.json says, and `npm init` now writes "type": "commonjs"). Those come from TypeScript's
+// single-file transpilers (milliseconds), not ts-morph's emit() (a program and a type check:
+// seconds). The module imports rhc's runtime as the package export 'rhc/webgpu', so it works
+// wherever rhc is installed (inside rhc's own tree, that resolves to the sources under the
+// `rhc-source` export condition).
 //
 // Nothing a spec names reaches the output unescaped: the class name is rebuilt from the
 // model name's letters and digits, strings are JSON string literals, numbers are checked
 // finite, and comment text is reduced to characters that cannot end a comment or a line.
 
-import { IndentationText, Project, QuoteKind, Scope, StructureKind, type ClassDeclarationStructure, type ImportDeclarationStructure } from 'ts-morph';
+import { createRequire } from 'node:module';
+import type * as TsMorph from 'ts-morph';
+import type { ClassDeclarationStructure, ImportDeclarationStructure } from 'ts-morph';
+
+// ts-morph (CommonJS, with TypeScript inside: 13 MB of JavaScript) is required when a module is
+// generated, not imported: only `compile --target webgpu` pays for it, and require() skips the
+// scan for export names that Node's ESM import of a CommonJS package makes (~0.3 s more).
+// Where rhc is bundled (bench/device/pack.sh), `require` exists and esbuild bundles the package
+// named in the call; Node's ES modules have no `require`, hence createRequire.
+const tsMorph = (): typeof TsMorph => (typeof require === 'function' ? require('ts-morph') : createRequire(import.meta.url)('ts-morph')) as typeof TsMorph;
 
 export interface ModuleInput {
   /** the spec file's name without .rh */
@@ -18,18 +32,22 @@ export interface ModuleInput {
   model: string;
   className: string;
   config: Readonly<Record<string, number | boolean | string>>;
-  /** module specifier of rhc's src/runtime directory as seen from the module ('../../src/runtime') */
-  runtime: string;
 }
 
-/** What the module imports from rhc's runtime: [file under src/runtime, names, type-only]. */
-const IMPORTS: readonly (readonly [string, readonly string[], boolean])[] = [
-  ['decoder.ts', ['Decoder'], true],
-  ['generate.ts', ['generateTokens', 'type GenerateOptions'], false],
-  ['webgpu/artifact-files.ts', ['ArtifactFiles'], true],
-  ['webgpu/artifact-model.ts', ['idBatch', 'loadArtifactModel', 'type CheckpointSource'], false],
-  ['webgpu/device.ts', ['GpuContext'], true],
-  ['webgpu/model.ts', ['WebGpuModel'], true],
+/** Where the generated module imports rhc's runtime from: the package's browser- and Node-safe export. */
+export const RUNTIME_MODULE = 'rhc/webgpu';
+
+/** What the module imports from RUNTIME_MODULE (`type X`: a type only, gone from model.mjs). */
+const IMPORTS: readonly string[] = [
+  'generateTokens',
+  'idBatch',
+  'loadArtifactModel',
+  'type ArtifactFiles',
+  'type CheckpointSource',
+  'type Decoder',
+  'type GenerateOptions',
+  'type GpuContext',
+  'type WebGpuModel',
 ];
 
 /**
@@ -37,7 +55,7 @@ const IMPORTS: readonly (readonly [string, readonly string[], boolean])[] = [
  * a class WebGpuModel beside the imported one, TS2440), and the globals its body refers to.
  * Globals it does not refer to may be shadowed by a module-scoped class harmlessly.
  */
-const TAKEN = new Set([...IMPORTS.flatMap(([, names]) => names.map((n) => n.replace(/^type /, ''))), 'GPUDevice', 'Promise', 'Partial', 'Float32Array']);
+const TAKEN = new Set([...IMPORTS.map((n) => n.replace(/^type /, '')), 'GPUDevice', 'Promise', 'Partial', 'Float32Array']);
 
 /**
  * `gp_norm` -> `GpNormModel`: a PascalCase identifier made only of the name's ASCII letters and
@@ -73,20 +91,13 @@ function key(k: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : JSON.stringify(k);
 }
 
-function imports(runtime: string): ImportDeclarationStructure[] {
-  // The specifier is computed by rhc (a relative path or a package path), never taken from a spec.
-  if (!/^[A-Za-z0-9_.@/-]+$/.test(runtime)) throw new Error(`internal: runtime module path '${runtime}' is not a plain path`);
-  const from = (file: string) => `${runtime}/${file}`;
-  const imp = (file: string, names: string[], isTypeOnly = false): ImportDeclarationStructure => ({
-    kind: StructureKind.ImportDeclaration,
-    moduleSpecifier: from(file),
-    isTypeOnly,
-    namedImports: names,
-  });
-  return IMPORTS.map(([file, names, typeOnly]) => imp(file, [...names], typeOnly));
+function imports(): ImportDeclarationStructure {
+  const { StructureKind } = tsMorph();
+  return { kind: StructureKind.ImportDeclaration, moduleSpecifier: RUNTIME_MODULE, namedImports: [...IMPORTS] };
 }
 
 function modelClass(m: ModuleInput, vocab: number, positions: number): ClassDeclarationStructure {
+  const { Scope, StructureKind } = tsMorph();
   const C = m.className;
   const config = `{\n${Object.entries(m.config).map(([k, v]) => `${key(k)}: ${literal(v)},`).join('\n')}\n} as const`;
   const what = commentText(`${m.model} (spec ${m.spec})`);
@@ -177,6 +188,7 @@ export function generateModelModule(m: ModuleInput): string {
   const positions = m.config.n_positions;
   if (typeof vocab !== 'number' || typeof positions !== 'number') throw new Error(`the model's config needs vocab_size and n_positions for the typed class`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(m.className) || TAKEN.has(m.className)) throw new Error(`internal: class name '${m.className}' is not a safe identifier`);
+  const { IndentationText, Project, QuoteKind } = tsMorph();
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Single },
@@ -186,9 +198,27 @@ export function generateModelModule(m: ModuleInput): string {
     `// \`rhc compile ${commentText(m.specPath)} --target webgpu\` (scripts/generate-artifacts.ts regenerates generated/).\n`;
   const file = project.createSourceFile('model.ts', {
     leadingTrivia: header,
-    statements: [...imports(m.runtime), modelClass(m, vocab, positions)],
+    statements: [imports(), modelClass(m, vocab, positions)],
   });
   // ts-morph indents multi-line initializers as continuation lines; the formatter puts them right.
   file.formatText({ indentSize: 2, convertTabsToSpaces: true });
   return file.getFullText();
+}
+
+/**
+ * model.mjs and model.d.mts of model.ts's text, each from one file alone (transpileModule,
+ * transpileDeclaration): no program, no type check. model.ts typechecks against the runtime
+ * (test/backends/webgpu/artifact.test.ts), and its declarations need no inference
+ * (isolatedDeclarations), so a diagnostic here is a bug in the generator.
+ */
+export function transpileModelModule(source: string): { js: string; dts: string } {
+  const { ts } = tsMorph();
+  const compilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 };
+  const js = ts.transpileModule(source, { compilerOptions, fileName: 'model.ts', reportDiagnostics: true });
+  const dts = ts.transpileDeclaration(source, { compilerOptions: { ...compilerOptions, isolatedDeclarations: true }, fileName: 'model.ts', reportDiagnostics: true });
+  const problems = [...(js.diagnostics ?? []), ...(dts.diagnostics ?? [])].map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  if (problems.length > 0) throw new Error(`internal: the generated model.ts does not transpile on its own: ${problems.join('; ')}`);
+  // transpileDeclaration drops the file's leading comment, which says where the module came from.
+  const header = source.slice(0, source.length - source.replace(/^(\/\/.*\n)+/, '').length);
+  return { js: js.outputText, dts: dts.outputText.startsWith(header) ? dts.outputText : header + dts.outputText };
 }

@@ -24,9 +24,9 @@ function models(p: Program): ModelDecl[] {
   return p.root.decls.filter((d): d is ModelDecl => d.kind === 'model');
 }
 
-/** Lowers the file's model (or the one named) with the given configuration overrides. */
-export function compileModel(file: string, opts: { overrides?: readonly ConfigOverride[]; model?: string } = {}): CompileResult {
-  const program = loadProgram(file);
+/** Lowers the file's model (or the one named) with the given configuration overrides; `text`: the file's source, given rather than read. */
+export function compileModel(file: string, opts: { overrides?: readonly ConfigOverride[]; model?: string; text?: string } = {}): CompileResult {
+  const program = loadProgram(file, undefined, { text: opts.text });
   const out: CompileResult = { diagnostics: [...program.diagnostics], sources: program.sources };
   if (out.diagnostics.length) return capped(out);
   const all = models(program);
@@ -54,10 +54,10 @@ function capped<T extends FrontEndResult>(out: T): T {
 /**
  * Checks a file: every model it declares is lowered with the default configuration (plus
  * overrides), and every function and argument-free module of the file is checked generically,
- * its shape variables kept symbolic.
+ * its shape variables kept symbolic. `text`: the file's source, given rather than read.
  */
-export function checkFile(file: string, opts: { overrides?: readonly ConfigOverride[] } = {}): FrontEndResult {
-  const program = loadProgram(file);
+export function checkFile(file: string, opts: { overrides?: readonly ConfigOverride[]; text?: string } = {}): FrontEndResult {
+  const program = loadProgram(file, undefined, { text: opts.text });
   const out: FrontEndResult = { diagnostics: [...program.diagnostics], sources: program.sources };
   if (out.diagnostics.length) return capped(out);
   const seen = new Set<string>();

@@ -1,7 +1,8 @@
 // Tokens of the `.rh` language (docs/language.md, "Lexical structure"), declared once.
 // Each token's LABEL is how syntax errors name it ("expected ')'", "found 'let'").
 
-import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+import type { IToken, TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.ts';
 import type { Diagnostic } from './diagnostics.ts';
 
 // ---------------------------------------------------------------------------- skipped

@@ -6,16 +6,16 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ImportDecl, SourceFile } from './ast.ts';
 import type { Diagnostic, SourceLocation, SourceMap } from './diagnostics.ts';
 import { RhcError } from '../errors.ts';
 import { parseSource } from './parse.ts';
 import { MAX_PROGRAM_BYTES, MAX_SPEC_BYTES } from './limits.ts';
 import { formatBytes, readTextFile } from '../io/files.ts';
+import { PACKAGE_ROOT } from '../package.ts';
 
 /** rhc's own spec library (spec/ at the package root). */
-export const BUNDLED_SPEC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../spec');
+export const BUNDLED_SPEC_DIR = path.join(PACKAGE_ROOT, 'spec');
 
 export interface Program {
   /** the file asked for */
@@ -40,7 +40,23 @@ function resolveImport(imp: ImportDecl, fromFile: string): string | undefined {
   return undefined;
 }
 
-export function loadProgram(file: string, sources: SourceMap = new Map()): Program {
+export interface LoadOptions {
+  /**
+   * `file`'s own text, used instead of reading it (a spec given as source text, as if it were the
+   * file at that path): its imports still resolve from there, and are read from disk.
+   */
+  text?: string;
+}
+
+/** The text given for the root file, under the same bound as a spec read from disk. */
+function givenText(shown: string, text: string): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_SPEC_BYTES) throw new RhcError(`cannot read spec ${shown}: it is ${formatBytes(bytes)}, more than the ${formatBytes(MAX_SPEC_BYTES)} a spec may be`);
+  return text;
+}
+
+export function loadProgram(file: string, sources: SourceMap = new Map(), opts: LoadOptions = {}): Program {
+  const rootAbs = path.resolve(file);
   const diagnostics: Diagnostic[] = [];
   const files: SourceFile[] = [];
   const loaded = new Map<string, SourceFile>();
@@ -54,7 +70,7 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
     const shown = displayPath(abs);
     let text: string;
     try {
-      text = readTextFile(shown, { maxBytes: MAX_SPEC_BYTES, what: 'spec' });
+      text = abs === rootAbs && opts.text !== undefined ? givenText(shown, opts.text) : readTextFile(shown, { maxBytes: MAX_SPEC_BYTES, what: 'spec' });
     } catch (e) {
       if (!(e instanceof RhcError)) throw e;
       diagnostics.push({ severity: 'error', message: e.message, loc: importedAt });
@@ -98,6 +114,6 @@ export function loadProgram(file: string, sources: SourceMap = new Map()): Progr
     return parsed.file;
   };
 
-  const root = load(path.resolve(file));
+  const root = load(rootAbs);
   return { root: root ?? { path: displayPath(file), imports: [], decls: [] }, files, sources, diagnostics };
 }

@@ -1,6 +1,7 @@
 // Source text -> AST, with every lexical and syntax error as a Diagnostic (never an exception).
 
-import { EOF, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import type { CstNode, IRecognitionException, IToken } from 'chevrotain';
+import { EOF } from './chevrotain.ts';
 import type { SourceFile } from './ast.ts';
 import { capDiagnostics, type Diagnostic, type SourceLocation } from './diagnostics.ts';
 import { tokenize } from './lexer.ts';

@@ -5,7 +5,8 @@
 // arguments of the call"); parse.ts appends what was found instead to every "expected ...". Labels (`name`, `value`,
 // ...) name the CST children so the visitor reads like the grammar.
 
-import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type ParserMethod, type TokenType } from 'chevrotain';
+import type { CstNode, IParserErrorMessageProvider, IToken, ParserMethod, TokenType } from 'chevrotain';
+import { CstParser, EOF } from './chevrotain.ts';
 import * as T from './lexer.ts';
 
 const describe = (t: TokenType): string => t.LABEL ?? t.name;

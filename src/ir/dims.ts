@@ -43,12 +43,25 @@ export function dimSub(a: Dim, b: Dim): Dim {
 }
 
 function mulMonomials(a: Monomial, b: Monomial): Monomial {
-  const names = [...(a ? a.split('*') : []), ...(b ? b.split('*') : [])];
-  return names.sort().join('*');
+  if (a === '') return b;
+  if (b === '') return a;
+  return [...a.split('*'), ...b.split('*')].sort().join('*');
+}
+
+/** `a` times a constant: the same monomials, each coefficient scaled. */
+function scale(a: SymDim, c: number): Dim {
+  if (c === 0) return 0;
+  if (c === 1) return a;
+  const t = new Map<Monomial, number>();
+  for (const [k, v] of a.terms) t.set(k, v * c);
+  return fromTerms(t);
 }
 
 export function dimMul(a: Dim, b: Dim): Dim {
   if (typeof a === 'number' && typeof b === 'number') return a * b;
+  // One side constant (numElements of [B, S, 1024], a stride): no monomials to multiply out.
+  if (typeof b === 'number') return scale(a as SymDim, b);
+  if (typeof a === 'number') return scale(b, a);
   const t = new Map<Monomial, number>();
   for (const [ka, va] of termsOf(a))
     for (const [kb, vb] of termsOf(b)) {

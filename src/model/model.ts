@@ -21,6 +21,8 @@ const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
 
 export interface Model {
   specFile: string;
+  /** the spec's source when it was given as text rather than read from specFile (a checkpoint saves it) */
+  specText?: string;
   /** every .rh file the spec loaded (absolute; the spec itself and its imports, bundled ones too) */
   specFiles: string[];
   /** every file the model was read from: its spec files, and a checkpoint's config.json and weights */
@@ -31,9 +33,9 @@ export interface Model {
   hfConfig: Record<string, unknown>;
 }
 
-/** A spec lowered, with the .rh files it loaded (absolute paths). */
-export function lowerSpecWithFiles(specFile: string, overrides: readonly ConfigOverride[] = []): { graph: Graph; specFiles: string[] } {
-  const r = compileModel(specFile, { overrides });
+/** A spec lowered, with the .rh files it loaded (absolute paths); `text`: the spec's source, given rather than read. */
+export function lowerSpecWithFiles(specFile: string, overrides: readonly ConfigOverride[] = [], opts: { text?: string } = {}): { graph: Graph; specFiles: string[] } {
+  const r = compileModel(specFile, { overrides, text: opts.text });
   if (!r.graph) throw new DiagnosticsError(r.diagnostics, r.sources);
   // The loader keys its sources by display path (relative to the working directory, or absolute).
   return { graph: r.graph, specFiles: [...r.sources.keys()].map((f) => path.resolve(f)) };
@@ -74,6 +76,8 @@ export function hfConfigFor(graph: Graph, specFile: string, base: Record<string,
 export interface CheckpointOptions extends LoadOptions {
   /** use this spec instead of the one config.json selects (it must select the same) */
   spec?: string;
+  /** the source of `spec`, given rather than read from it */
+  specText?: string;
   overrides?: readonly ConfigOverride[];
 }
 
@@ -102,7 +106,8 @@ export function graphForCheckpoint(dir: string, opts: CheckpointOptions = {}): {
   const specFile = opts.spec ? path.resolve(opts.spec) : specForConfig(cfg.raw, dir);
   if (opts.spec) checkSpecMatchesConfig(specFile, cfg.raw, dir);
   checkDimsAgainstWeights(dir, layoutDims(cfg.raw, opts.overrides ?? [], configFile));
-  const { graph, specFiles } = lowerSpecWithFiles(specFile, [...overridesFromConfig(cfg.raw, configFile), ...(opts.overrides ?? [])]);
+  const text = opts.spec !== undefined ? opts.specText : undefined;
+  const { graph, specFiles } = lowerSpecWithFiles(specFile, [...overridesFromConfig(cfg.raw, configFile), ...(opts.overrides ?? [])], { text });
   const inputs = [...checkpointFiles(dir), ...specFiles];
   return { specFile, graph, raw: cfg.raw, specFiles, inputs };
 }
@@ -111,7 +116,8 @@ export function graphForCheckpoint(dir: string, opts: CheckpointOptions = {}): {
 export function loadModel(dir: string, opts: CheckpointOptions = {}): Model {
   const { specFile, graph, raw, specFiles, inputs } = graphForCheckpoint(dir, opts);
   const weights = loadWeights(dir, paramShapes(graph), { warn: opts.warn });
-  return { specFile, specFiles, inputs, graph, weights, hfConfig: hfConfigFor(graph, specFile, raw) };
+  const specText = opts.spec !== undefined ? opts.specText : undefined;
+  return { specFile, ...(specText !== undefined ? { specText } : {}), specFiles, inputs, graph, weights, hfConfig: hfConfigFor(graph, specFile, raw) };
 }
 
 function fill(init: InitSpec, n: number, rng: Rng): Float32Array {
@@ -122,8 +128,8 @@ function fill(init: InitSpec, n: number, rng: Rng): Float32Array {
 }
 
 /** GPT-2's initialisation, as each parameter's declaration says; the same seed gives the same weights. */
-export function initModel(specFile: string, opts: { seed?: number; overrides?: readonly ConfigOverride[] } = {}): Model {
-  const { graph, specFiles } = lowerSpecWithFiles(specFile, opts.overrides);
+export function initModel(specFile: string, opts: { seed?: number; overrides?: readonly ConfigOverride[]; text?: string } = {}): Model {
+  const { graph, specFiles } = lowerSpecWithFiles(specFile, opts.overrides, { text: opts.text });
   const rng = new Rng(opts.seed ?? 0);
   const weights = new Map<string, Float32Array>();
   const params = graphParams(graph).map((p) => ({ p, shape: p.type.shape as number[], n: (p.type.shape as number[]).reduce((a, b) => a * b, 1) }));
@@ -146,7 +152,8 @@ export function initModel(specFile: string, opts: { seed?: number; overrides?: r
     }
     weights.set(p.attrs.name as string, data);
   }
-  return { specFile: path.resolve(specFile), specFiles, inputs: specFiles, graph, weights, hfConfig: hfConfigFor(graph, specFile) };
+  const specText = opts.text !== undefined ? { specText: opts.text } : {};
+  return { specFile: path.resolve(specFile), ...specText, specFiles, inputs: specFiles, graph, weights, hfConfig: hfConfigFor(graph, specFile) };
 }
 
 const isBundled = (file: string) => file.startsWith(BUNDLED_SPEC_DIR + path.sep);
@@ -157,11 +164,11 @@ const isBundled = (file: string) => file.startsWith(BUNDLED_SPEC_DIR + path.sep)
  * the same path relative to it. An import from outside the spec's directory cannot be placed so,
  * and is refused before anything is written.
  */
-function travellingSpecFiles(model: Model): { from: string; rel: string }[] {
+function travellingSpecFiles(model: Model): { from: string; rel: string; text?: string }[] {
   const own = model.hfConfig.rhc_spec;
   if (typeof own !== 'string' || !own.endsWith('.rh') || isBundled(model.specFile)) return [];
   const home = path.dirname(model.specFile);
-  const out = [{ from: model.specFile, rel: own }];
+  const out: { from: string; rel: string; text?: string }[] = [{ from: model.specFile, rel: own, ...(model.specText !== undefined ? { text: model.specText } : {}) }];
   for (const f of model.specFiles) {
     if (f === model.specFile || isBundled(f)) continue;
     const rel = path.relative(home, f);
@@ -201,9 +208,11 @@ export function saveModel(model: Model, dir: string, opts: SaveOptions = {}): vo
       if (!opts.force) checkReplaceableCheckpoint(dir);
       writeCheckpointFiles(tmp, model.hfConfig, tensors, dir);
       writingFiles(what, () => {
-        for (const { from, rel } of travelling) {
+        for (const { from, rel, text } of travelling) {
           fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
-          fs.copyFileSync(from, path.join(tmp, rel));
+          // A spec given as text is saved as given: a file at its path may hold something else.
+          if (text !== undefined) fs.writeFileSync(path.join(tmp, rel), text);
+          else fs.copyFileSync(from, path.join(tmp, rel));
         }
       });
       opts.extra?.(tmp);

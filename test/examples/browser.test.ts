@@ -25,7 +25,8 @@ const IDS = [5, 17, 3, 95, 40, 0];
 const runnable = Boolean(process.env.CI) || fs.existsSync(CHROMIUM);
 
 describe.runIf(runnable)('examples/browser', () => {
-  // Inside rhc's tree (tmp/ is git-ignored) so the generated model.ts imports the runtime by relative path.
+  // Inside rhc's tree (tmp/ is git-ignored): the generated model.ts imports 'rhc/webgpu', which only
+  // resolves where rhc is the package (here, to its sources: vitest.config.ts).
   fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
   const work = fs.mkdtempSync(path.join(ROOT, 'tmp', 'browser-test-'));
   const artifactDir = path.join(work, 'artifact');
@@ -39,7 +40,7 @@ describe.runIf(runnable)('examples/browser', () => {
     const specFile = path.join(ROOT, 'spec/gp-norm.rh');
     const model = initModel(specFile, { seed: 3, overrides });
     saveModel(model, checkpointDir);
-    writeArtifact(artifactDir, buildArtifact(model.graph, { specFile, outDir: artifactDir }));
+    writeArtifact(artifactDir, buildArtifact(model.graph, { specFile }));
     page = await buildPage(fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-page-')));
 
     // The Node side goes through the generated class, so the typed module is exercised too.

@@ -84,7 +84,7 @@ describe('activation_function from config.json on the cpu backend', () => {
 describe('a compiled WebGPU artifact records the activation', () => {
   it('refuses a checkpoint of another activation_function, and takes one of its own', () => {
     const m = loadModel(dirOf('gelu_new'));
-    const { manifest } = buildArtifact(m.graph, { specFile: m.specFile, outDir: path.join(tmp, 'artifact') });
+    const { manifest } = buildArtifact(m.graph, { specFile: m.specFile });
     expect(manifest.config.activation_function).toBe('gelu_new');
     const read = (act: string) => JSON.parse(fs.readFileSync(path.join(dirOf(act), 'config.json'), 'utf8'));
     checkCheckpointConfig(manifest, read('gelu_new'), 'gelu_new/config.json');

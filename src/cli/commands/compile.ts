@@ -104,7 +104,7 @@ async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promis
   checkArtifactTarget(out, { force: opts.force });
   const { graph, inputs } = graphFor(file, opts);
   checkOutputNotInput(out, inputs, '-o'); // the spec's imports, known only now
-  const artifact = buildArtifact(graph, { specFile: file, outDir: out, maxBatch: opts.maxBatch, level: opts.opt });
+  const artifact = buildArtifact(graph, { specFile: file, maxBatch: opts.maxBatch, level: opts.opt });
   const { bytes } = writeArtifact(out, artifact, { force: opts.force });
   const m = artifact.manifest;
   const dims = summaryConfig(m.config);

@@ -5,7 +5,8 @@
 //   plan.json       the runtime plan (backends/webgpu's WebGpuPlan)
 //   kernels/*.wgsl  one WGSL module per kernel, named in the manifest
 //   constants.bin   binary side data of the plan, if any
-//   model.ts        a typed class over WebGpuModel for this model
+//   model.ts        a typed class over WebGpuModel for this model (imports 'rhc/webgpu')
+//   model.mjs       the same as plain JavaScript (ESM), and model.d.mts its types (version 3 on)
 //   README.md       what is here, for people
 // The manifest names the size and sha-256 of every other file, checked here on load: a
 // directory whose files come from different compiles is an error naming the file, never a
@@ -16,12 +17,17 @@ import { parseSafetensors, type SafetensorsFile } from '../../io/safetensors-for
 import type { WebGpuArtifact } from '../../../backends/webgpu/plan.ts';
 
 export const ARTIFACT_FORMAT = 'rhc-webgpu-artifact';
-/** 2: the manifest lists every file with its sha-256 (`files`) and the spec's config defaults (`defaults`). */
-export const ARTIFACT_FORMAT_VERSION = 2;
+/**
+ * 2: the manifest lists every file with its sha-256 (`files`) and the spec's config defaults (`defaults`).
+ * 3: model.mjs and model.d.mts beside model.ts, all three importing the runtime as 'rhc/webgpu'.
+ */
+export const ARTIFACT_FORMAT_VERSION = 3;
 export const MANIFEST_FILE = 'manifest.json';
 export const PLAN_FILE = 'plan.json';
 export const CONSTANTS_FILE = 'constants.bin';
 export const MODULE_FILE = 'model.ts';
+export const MODULE_JS_FILE = 'model.mjs';
+export const MODULE_TYPES_FILE = 'model.d.mts';
 export const README_FILE = 'README.md';
 export const KERNEL_DIR = 'kernels';
 /** The most bytes a manifest.json may have (GPT-2 medium's is about 40 KiB). */
@@ -64,9 +70,10 @@ export interface ArtifactFileEntry {
   sha256: string;
 }
 
-/** The files of an artifact besides manifest.json, by relative path, from what its manifest lists. */
-export function artifactLayout(kernels: readonly string[], hasConstants: boolean): string[] {
-  return [PLAN_FILE, ...kernels.map((k) => `${KERNEL_DIR}/${k}`), ...(hasConstants ? [CONSTANTS_FILE] : []), MODULE_FILE, README_FILE];
+/** The files of an artifact besides manifest.json, by relative path, from what its manifest lists (of format `version`). */
+export function artifactLayout(kernels: readonly string[], hasConstants: boolean, version: number = ARTIFACT_FORMAT_VERSION): string[] {
+  const modules = version >= 3 ? [MODULE_FILE, MODULE_JS_FILE, MODULE_TYPES_FILE] : [MODULE_FILE];
+  return [PLAN_FILE, ...kernels.map((k) => `${KERNEL_DIR}/${k}`), ...(hasConstants ? [CONSTANTS_FILE] : []), ...modules, README_FILE];
 }
 
 /** The sha-256 of `bytes` as lowercase hex, with Web Crypto (Node 20 and browsers alike). */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Project, SyntaxKind } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildArtifact, checkArtifactTarget, prettyJson, runtimeSpecifier, writeArtifact, type Artifact } from '../../../backends/webgpu/artifact.ts';
+import { buildArtifact, checkArtifactTarget, prettyJson, writeArtifact, type Artifact } from '../../../backends/webgpu/artifact.ts';
 import { SEED_ARTIFACTS } from '../../../scripts/generate-artifacts.ts';
 import { rhcErrorOf } from '../../helpers/errors.ts';
 import { classNameFor, commentText, generateModelModule } from '../../../backends/webgpu/typescript.ts';
@@ -21,27 +21,31 @@ const set = (s: string) => ({ name: s.split('=')[0], value: Number(s.split('=')[
 const tinyGraph = (): Graph => lowerSpec(SPEC, TINY.map(set));
 
 // One ts-morph project over the real tree: generated modules are added in memory at a path
-// inside rhc (so their relative imports reach src/runtime) and checked without emitting.
+// inside rhc (so that 'rhc/webgpu', the package itself, reaches src/ through tsconfig.json's
+// customConditions) and checked without emitting.
 let project: Project;
 beforeAll(() => {
   project = new Project({ tsConfigFilePath: path.join(ROOT, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
 });
 
-function typeErrors(text: string, dir = path.join(ROOT, 'generated', '__typecheck__')): string[] {
-  const file = project.createSourceFile(path.join(dir, 'model.ts'), text, { overwrite: true });
+/** Type errors of `files` (name -> text) placed together in `dir`, which 'rhc/webgpu' reaches as the sources (tsconfig.json's customConditions). */
+function typeErrorsOf(files: Record<string, string>, dir = path.join(ROOT, 'generated', '__typecheck__')): string[] {
+  const added = Object.entries(files).map(([name, text]) => project.createSourceFile(path.join(dir, name), text, { overwrite: true }));
   try {
-    return file.getPreEmitDiagnostics().map((d) => `${d.getLineNumber()}: ${project.formatDiagnosticsWithColorAndContext([d])}`);
+    return added.flatMap((file) => file.getPreEmitDiagnostics().map((d) => `${file.getBaseName()}:${d.getLineNumber()}: ${project.formatDiagnosticsWithColorAndContext([d])}`));
   } finally {
-    project.removeSourceFile(file);
+    for (const file of added) project.removeSourceFile(file);
   }
 }
+
+const typeErrors = (text: string, dir?: string): string[] => typeErrorsOf({ 'model.ts': text }, dir);
 
 const text = (a: Artifact, rel: string) => a.files.get(rel) as string;
 
 describe('buildArtifact', () => {
   let artifact: Artifact;
   beforeAll(() => {
-    artifact = buildArtifact(tinyGraph(), { specFile: SPEC, outDir: path.join(ROOT, 'generated', 'tiny') });
+    artifact = buildArtifact(tinyGraph(), { specFile: SPEC });
   });
 
   it('lays out manifest, plan, kernels and the typed module', () => {
@@ -57,12 +61,39 @@ describe('buildArtifact', () => {
     const plan = JSON.parse(text(artifact, 'plan.json'));
     expect(typeof plan).toBe('object');
     expect(JSON.stringify(plan)).toContain('transformer.wte.weight'); // the plan says which tensor fills which buffer
-    expect([...artifact.files.keys()]).toEqual(expect.arrayContaining(['manifest.json', 'plan.json', 'model.ts', 'README.md']));
+    expect([...artifact.files.keys()]).toEqual(expect.arrayContaining(['manifest.json', 'plan.json', 'model.ts', 'model.mjs', 'model.d.mts', 'README.md']));
   });
 
   it('generates a module that typechecks against the runtime', () => {
     expect(typeErrors(text(artifact, 'model.ts'))).toEqual([]);
     expect(text(artifact, 'model.ts')).toMatch(/export class GpNormModel \{/);
+  });
+
+  it('imports the runtime through the package (rhc/webgpu), in all three module files', () => {
+    const specifiers = (src: string) => new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', src).getImportDeclarations().map((d) => d.getModuleSpecifierValue());
+    for (const rel of ['model.ts', 'model.mjs', 'model.d.mts']) expect(specifiers(text(artifact, rel)), rel).toEqual(['rhc/webgpu']);
+  });
+
+  it('model.mjs is the class as plain JavaScript, and model.d.mts declares what model.ts exports', () => {
+    const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noEmit: true } });
+    const js = project.createSourceFile('m.js', text(artifact, 'model.mjs'));
+    // Parsed as JavaScript: a type annotation left in it would be a syntax error here.
+    expect(js.getPreEmitDiagnostics().map((d) => d.getMessageText())).toEqual([]);
+    const cls = js.getClassOrThrow('GpNormModel');
+    expect(cls.getMethods().map((m) => m.getName())).toEqual(['load', 'forward', 'generate', 'decoder', 'destroy']);
+    expect(cls.getStaticPropertyOrThrow('vocabSize').getText()).toBe('static vocabSize = 64;');
+    expect(js.getImportDeclarations()[0].getNamedImports().map((n) => n.getName())).toEqual(['generateTokens', 'idBatch', 'loadArtifactModel']);
+    // The declarations typecheck against the runtime, and a caller of model.mjs sees model.ts's types.
+    const caller = [
+      "import { GpNormModel } from './model.mjs';",
+      'export const vocab: 64 = GpNormModel.vocabSize;',
+      'export const run = (m: GpNormModel): Promise<Float32Array> => m.forward([1, 2]);',
+      '// @ts-expect-error: the constructor is private',
+      'new GpNormModel();',
+      '// @ts-expect-error: forward takes token ids',
+      "export const bad = (m: GpNormModel) => m.forward('hello');",
+    ].join('\n');
+    expect(typeErrorsOf({ 'model.d.mts': text(artifact, 'model.d.mts'), 'caller.ts': caller })).toEqual([]);
   });
 
   it('names the size and sha-256 of every other file in the manifest', () => {
@@ -79,7 +110,7 @@ describe('buildArtifact', () => {
 });
 
 describe('writeArtifact', () => {
-  const artifact = () => buildArtifact(tinyGraph(), { specFile: SPEC, outDir: path.join(ROOT, 'generated', 'tiny') });
+  const artifact = () => buildArtifact(tinyGraph(), { specFile: SPEC });
   const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
 
   it('replaces an earlier artifact whole: kernels it no longer has are gone, nothing is left beside it', () => {
@@ -91,6 +122,7 @@ describe('writeArtifact', () => {
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     // ...listed by that compile's manifest (format version 1 had no file hashes): still an rhc artifact.
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, version: 1, files: undefined, defaults: undefined, kernels: [...m.kernels, 'k999_old.wgsl'] }));
+    for (const f of ['model.mjs', 'model.d.mts']) fs.rmSync(path.join(dir, f)); // (version 3's, unknown to version 1)
     writeArtifact(dir, a);
     expect(files(dir)).toEqual([...a.files.keys()].map((f) => f.split('/').join(path.sep)).sort());
     expect(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8')).toBe(text(a, 'plan.json'));
@@ -131,7 +163,7 @@ describe('writeArtifact', () => {
 
 describe('a buffer too large for u32 indexing', () => {
   const graph = (d: Record<string, number>) => lowerSpec(SPEC, Object.entries({ n_layer: 1, n_embd: 16, n_head: 2, vocab_size: 64, n_positions: 16, ...d }).map(([k, v]) => set(`${k}=${v}`)));
-  const build = (d: Record<string, number>, maxBatch?: number) => rhcErrorOf(() => buildArtifact(graph(d), { specFile: SPEC, outDir: tempDir(), maxBatch })).message;
+  const build = (d: Record<string, number>, maxBatch?: number) => rhcErrorOf(() => buildArtifact(graph(d), { specFile: SPEC, maxBatch })).message;
 
   it('is a user error naming the tensor, its size, the limit and what to lower', () => {
     // wpe is [n_positions, n_embd]: 10^9 * 16 elements.
@@ -147,8 +179,8 @@ describe('a buffer too large for u32 indexing', () => {
 
 describe('names from a spec cannot inject code', () => {
   const EVIL = `x"; globalThis.pwned = 1; //\n*/ } @compute fn evil() {} /*`;
-  // Exactly the imports and the class: nothing a name says became a statement.
-  const MODULE_SHAPE = [...Array(6).fill('ImportDeclaration'), 'ClassDeclaration'];
+  // Exactly the import and the class: nothing a name says became a statement.
+  const MODULE_SHAPE = ['ImportDeclaration', 'ClassDeclaration'];
   const statementKinds = (src: string) => new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', src).getStatements().map((s) => s.getKindName());
 
   it('class names keep only letters and digits', () => {
@@ -166,7 +198,6 @@ describe('names from a spec cannot inject code', () => {
       model: EVIL,
       className: classNameFor(EVIL),
       config: { vocab_size: 64, n_positions: 16, [EVIL]: 1 },
-      runtime: '../../src/runtime',
     });
     expect(typeErrors(src)).toEqual([]);
     expect(statementKinds(src)).toEqual(MODULE_SHAPE);
@@ -181,7 +212,7 @@ describe('names from a spec cannot inject code', () => {
     expect(classNameFor('webGpu')).toBe('RhcWebGpuModel');
     const names = ['web_gpu', 'WEB_GPU', 'acquire_device', 'object', 'constructor', 'promise', 'prototype', '__proto__', 'gpu_context', 'decoder', 'x'.repeat(200), 'Gp_Norm', 'gp_norm', '123', '___', 'модель'];
     for (const model of names) {
-      const src = generateModelModule({ spec: model, specPath: `${model}.rh`, model, className: classNameFor(model), config: { vocab_size: 64, n_positions: 16, [model]: 1, constructor: 2, toString: 4 }, runtime: '../../src/runtime' });
+      const src = generateModelModule({ spec: model, specPath: `${model}.rh`, model, className: classNameFor(model), config: { vocab_size: 64, n_positions: 16, [model]: 1, constructor: 2, toString: 4 } });
       expect(typeErrors(src), model).toEqual([]);
       expect(statementKinds(src), model).toEqual(MODULE_SHAPE);
     }
@@ -190,7 +221,7 @@ describe('names from a spec cannot inject code', () => {
   it('a config key __proto__ stays a key of the generated config, not its prototype', async () => {
     const config: Record<string, number> = { vocab_size: 64, n_positions: 16 };
     Object.defineProperty(config, '__proto__', { value: 7, enumerable: true });
-    const src = generateModelModule({ spec: 's', specPath: 's.rh', model: 'm', className: 'MModel', config, runtime: '../../src/runtime' });
+    const src = generateModelModule({ spec: 's', specPath: 's.rh', model: 'm', className: 'MModel', config });
     expect(typeErrors(src)).toEqual([]);
     const init = new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', src).getClasses()[0].getStaticPropertyOrThrow('config').getFirstDescendantByKindOrThrow(SyntaxKind.ObjectLiteralExpression);
     const value = new Function(`return ${init.getText()};`)() as Record<string, unknown>;
@@ -198,9 +229,8 @@ describe('names from a spec cannot inject code', () => {
     expect(value.__proto__).toBe(7);
   });
 
-  it('refuses a runtime path or config value that could not be written safely', () => {
-    const base = { spec: 's', specPath: 's.rh', model: 'm', className: 'MModel', config: { vocab_size: 64, n_positions: 16 }, runtime: '../src/runtime' };
-    expect(() => generateModelModule({ ...base, runtime: `x'; evil()` })).toThrow(/not a plain path/);
+  it('refuses a config value or class name that could not be written safely', () => {
+    const base = { spec: 's', specPath: 's.rh', model: 'm', className: 'MModel', config: { vocab_size: 64, n_positions: 16 } };
     expect(() => generateModelModule({ ...base, config: { ...base.config, bad: NaN } })).toThrow(/non-finite/);
     expect(() => generateModelModule({ ...base, className: 'M; evil()' })).toThrow(/safe identifier/);
   });
@@ -213,12 +243,14 @@ describe('names from a spec cannot inject code', () => {
       name: EVIL,
       nodes: g.nodes.map((n) => (n.op === 'param' && n.attrs.name === 'transformer.wte.weight' ? { ...n, attrs: { ...n.attrs, name: evilParam }, hint: EVIL } : n)),
     };
-    const a = buildArtifact(graph, { specFile: SPEC, outDir: path.join(ROOT, 'generated', 'tiny') });
+    const a = buildArtifact(graph, { specFile: SPEC });
     for (const [rel, contents] of a.files) {
       if (rel.endsWith('.wgsl')) expect(contents, rel).not.toContain('@compute fn evil');
       if (rel.endsWith('.md')) expect(contents, rel).not.toContain(EVIL);
     }
     expect(statementKinds(text(a, 'model.ts'))).toEqual(MODULE_SHAPE);
+    expect(statementKinds(text(a, 'model.mjs'))).toEqual(MODULE_SHAPE);
+    expect(statementKinds(text(a, 'model.d.mts'))).toEqual(MODULE_SHAPE);
     const m = validateManifest(JSON.parse(text(a, 'manifest.json')), 'manifest.json');
     expect(m.model).toBe(EVIL);
     expect(m.parameters.map((p) => p.name)).toContain(evilParam);
@@ -227,17 +259,12 @@ describe('names from a spec cannot inject code', () => {
   });
 
   it('a manifest naming kernels outside its directory is rejected', () => {
-    const m = JSON.parse(text(buildArtifact(tinyGraph(), { specFile: SPEC, outDir: ROOT }), 'manifest.json'));
+    const m = JSON.parse(text(buildArtifact(tinyGraph(), { specFile: SPEC }), 'manifest.json'));
     expect(() => validateManifest({ ...m, kernels: ['../../etc/passwd.wgsl'] }, 'm.json')).toThrow(/plain \.wgsl file names/);
   });
 });
 
 describe('helpers', () => {
-  it('imports the runtime relatively inside rhc and by package path outside it', () => {
-    expect(runtimeSpecifier(path.join(ROOT, 'generated', 'gp-norm'))).toBe('../../src/runtime');
-    expect(runtimeSpecifier(tempDir())).toBe('rhc/src/runtime');
-  });
-
   it('prettyJson puts flat arrays and small flat objects on one line, and parses back', () => {
     const v = { a: [1, 2, 3], b: [{ c: 'x', d: [1] }], e: {}, f: { long: 'y'.repeat(100) } };
     expect(prettyJson(v)).toBe(`{\n  "a": [1,2,3],\n  "b": [\n    {"c":"x","d":[1]}\n  ],\n  "e": {},\n  "f": {\n    "long": "${'y'.repeat(100)}"\n  }\n}`);
@@ -255,7 +282,7 @@ describe('rhc compile --target webgpu', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^wrote .*gp-norm\/: \d+ WGSL kernels, plan\.json [\d.]+ KiB, (constants\.bin [\d.]+ KiB, )?model\.ts \(class GpNormModel\); [\d.]+ KiB in all, gp_norm at n_layer=1 n_embd=32 n_head=4, -O2\nmemory: weights .*\n$/);
-    for (const f of ['manifest.json', 'plan.json', 'model.ts', 'README.md']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of ['manifest.json', 'plan.json', 'model.ts', 'model.mjs', 'model.d.mts', 'README.md']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
   });
 
   it('compiles for a checkpoint\'s dims with --weights, and refuses one of another variant', () => {

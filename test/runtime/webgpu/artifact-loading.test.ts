@@ -31,7 +31,7 @@ const noGpu = {} as GpuContext;
 
 beforeAll(() => {
   const model = initModel(spec('gp-norm'), { overrides: overrides(DIMS) });
-  writeArtifact(artifactDir, buildArtifact(model.graph, { specFile: spec('gp-norm'), outDir: artifactDir }));
+  writeArtifact(artifactDir, buildArtifact(model.graph, { specFile: spec('gp-norm') }));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -63,7 +63,7 @@ describe('loadArtifactModel refuses a directory that mixes compiles', () => {
   const other = path.join(dir, 'other');
   beforeAll(() => {
     const wide = initModel(spec('gp-norm'), { overrides: overrides({ ...DIMS, n_embd: 32 }) });
-    writeArtifact(other, buildArtifact(wide.graph, { specFile: spec('gp-norm'), outDir: other }));
+    writeArtifact(other, buildArtifact(wide.graph, { specFile: spec('gp-norm') }));
   });
   const mix = (name: string, from: string, rel: string) => {
     const mixed = path.join(dir, name);
@@ -104,7 +104,7 @@ describe('the config rule is the CLI\'s: the loader accepts a config.json iff th
   beforeAll(() => {
     for (const [name, extra] of [['plain', {}], ['tuned', tuned]] as const) {
       const out = path.join(dir, `rule-${name}`);
-      const a = buildArtifact(initModel(spec('gp-norm'), { overrides: overrides({ ...DIMS, ...extra }) }).graph, { specFile: spec('gp-norm'), outDir: out });
+      const a = buildArtifact(initModel(spec('gp-norm'), { overrides: overrides({ ...DIMS, ...extra }) }).graph, { specFile: spec('gp-norm') });
       manifests[name] = a.manifest;
     }
     saveModel(initModel(spec('gp-norm'), { seed: 2, overrides: overrides(DIMS) }), ckpt);
