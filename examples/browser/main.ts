@@ -4,16 +4,30 @@
 // frequencies (computed from its spec, served at ./spec/, with the checkpoint's own tensors).
 // On load the prompt's forward pass runs once; its logits are left on `window.rhcResult`, and the
 // demo's state on `window.rhcDemo`, where test/examples/browser*.test.ts read them.
-// Every rhc import of the page is here.
+// Every rhc import of the page is here. The runtime comes through the package, as a user's page
+// imports it ('rhc/webgpu'; serve.ts's vite config resolves it to the sources here). The frequency
+// picture also lowers the served spec in the page: rhc's front end is no part of rhc/webgpu (its
+// parser reaches chevrotain through src/dsl/chevrotain.ts, which reads Node's file system, and
+// would weigh on every page bundling the runtime), so the demo imports those modules by path.
 
-import { acquireDevice } from '../../src/runtime/webgpu/device.ts';
-import { fetchFiles, openSafetensors, type ArtifactFiles, type ArtifactManifest } from '../../src/runtime/webgpu/artifact-files.ts';
-import { idBatch, loadArtifactModel } from '../../src/runtime/webgpu/artifact-model.ts';
-import type { WebGpuModel } from '../../src/runtime/webgpu/model.ts';
-import type { Decoder } from '../../src/runtime/decoder.ts';
-import { generateTokens } from '../../src/runtime/generate.ts';
-import { EOT_TOKEN, TokenStreamDecoder, VOCAB_SIZE, decode, encode } from '../../src/io/tokenizer.ts';
-import type { SafetensorsFile } from '../../src/io/safetensors-format.ts';
+import {
+  EOT_TOKEN,
+  TokenStreamDecoder,
+  VOCAB_SIZE,
+  acquireDevice,
+  decode,
+  encode,
+  fetchFiles,
+  generateTokens,
+  idBatch,
+  loadArtifactModel,
+  openSafetensors,
+  type ArtifactFiles,
+  type ArtifactManifest,
+  type Decoder,
+  type SafetensorsFile,
+  type WebGpuModel,
+} from 'rhc/webgpu';
 import { compileModelFromSources } from '../../src/dsl/compile-sources.ts';
 import { renderDiagnostic } from '../../src/dsl/diagnostics.ts';
 import { rotationFrequencies, type FrequencyValue } from '../../src/model/frequencies.ts';

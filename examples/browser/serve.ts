@@ -41,13 +41,16 @@ const browserChevrotain: Plugin = {
 
 /** Builds index.html + main.ts into `outDir` (a fresh temp dir by default); returns the directory. */
 export async function buildPage(outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-browser-'))): Promise<string> {
-  const { build } = await import('vite');
+  const { build, defaultClientConditions } = await import('vite');
   await build({
     root: PAGE_DIR,
     configFile: false,
     logLevel: 'warn',
     base: './',
     plugins: [browserChevrotain],
+    // The page imports 'rhc/webgpu', this very package: the rhc-source export condition (package.json)
+    // bundles the sources, so the demo needs no `npm run build` and shows the code as it stands.
+    resolve: { conditions: ['rhc-source', ...defaultClientConditions] },
     // chevrotain, rhc's front end and GPT-2's BPE ranks make one ~0.8 MB script: a demo's, not a library's.
     build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false, chunkSizeWarningLimit: 4096 },
   });
