@@ -123,13 +123,24 @@ export interface WebGpuCompileOptions extends SpecOptions {
  * relative path), written to `outDir` when given.
  */
 export async function compileWebGpuArtifact(spec: SpecInput, opts: WebGpuCompileOptions = {}): Promise<Artifact> {
-  const { buildArtifact, checkArtifactTarget, writeArtifact } = await import('../backends/webgpu/artifact.ts');
+  const [{ buildArtifactOverlapped, checkArtifactTarget, writeArtifact }, { startModuleGenerator }] = await Promise.all([
+    import('../backends/webgpu/artifact.ts'),
+    import('../backends/webgpu/module-generator.ts'),
+  ]);
   const { file, text } = specOf(spec);
   const overrides = overridesOf(opts.config);
   if (opts.outDir !== undefined) checkArtifactTarget(opts.outDir, { force: opts.force });
-  const { graph, inputs } = opts.weights !== undefined ? graphForCheckpoint(opts.weights, { spec: file, specText: text, overrides }) : lowered(spec, opts);
-  if (opts.outDir !== undefined) checkOutputNotInput(opts.outDir, inputs, 'outDir');
-  const artifact = buildArtifact(graph, { specFile: file, ...(text !== undefined ? { specText: text } : {}), maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) });
+  const generator = startModuleGenerator(); // ts-morph loads on a worker thread meanwhile
+  let graph: Graph;
+  try {
+    const l = opts.weights !== undefined ? graphForCheckpoint(opts.weights, { spec: file, specText: text, overrides }) : lowered(spec, opts);
+    if (opts.outDir !== undefined) checkOutputNotInput(opts.outDir, l.inputs, 'outDir');
+    graph = l.graph;
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
+  const artifact = await buildArtifactOverlapped(graph, { specFile: file, ...(text !== undefined ? { specText: text } : {}), maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) }, generator);
   if (opts.outDir !== undefined) writeArtifact(opts.outDir, artifact, { force: opts.force });
   return artifact;
 }

@@ -222,3 +222,21 @@ export function transpileModelModule(source: string): { js: string; dts: string 
   const header = source.slice(0, source.length - source.replace(/^(\/\/.*\n)+/, '').length);
   return { js: js.outputText, dts: dts.outputText.startsWith(header) ? dts.outputText : header + dts.outputText };
 }
+
+/** The artifact's three module files: model.ts, and model.mjs + model.d.mts transpiled from it. */
+export interface ModuleFiles {
+  ts: string;
+  js: string;
+  dts: string;
+}
+
+/** model.ts of one compiled model, with its model.mjs and model.d.mts. */
+export function moduleFiles(m: ModuleInput): ModuleFiles {
+  const ts = generateModelModule(m);
+  return { ts, ...transpileModelModule(ts) };
+}
+
+/** Loads ts-morph (and the TypeScript inside it) now, so that a later moduleFiles() finds it loaded. */
+export function preloadTsMorph(): void {
+  tsMorph();
+}

@@ -96,15 +96,27 @@ function summaryConfig(config: Readonly<Record<string, unknown>>): string {
 
 async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promise<void> {
   if (opts.maxBatch !== undefined && (opts.maxBatch < 1 || opts.maxBatch > MAX_BATCH)) throw new UsageError(`--max-batch must be in [1, ${MAX_BATCH}], got ${opts.maxBatch}`);
-  const { buildArtifact, checkArtifactTarget, fileBytes, writeArtifact } = await import('../../../backends/webgpu/artifact.ts');
+  const [{ buildArtifactOverlapped, checkArtifactTarget, fileBytes, writeArtifact }, { startModuleGenerator }] = await Promise.all([
+    import('../../../backends/webgpu/artifact.ts'),
+    import('../../../backends/webgpu/module-generator.ts'),
+  ]);
   const out = opts.output ?? path.join('generated', defaultOutputName(file));
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`-o for --target webgpu is a directory, but '${out}' is a file`);
   // Before any work: the directory is replaced whole, so it must hold no input and nothing foreign.
   checkOutputNotInput(out, [file, ...(opts.weights ? [opts.weights] : [])], '-o');
   checkArtifactTarget(out, { force: opts.force });
-  const { graph, inputs } = graphFor(file, opts);
-  checkOutputNotInput(out, inputs, '-o'); // the spec's imports, known only now
-  const artifact = buildArtifact(graph, { specFile: file, maxBatch: opts.maxBatch, level: opts.opt });
+  // ts-morph loads on another thread while the spec is parsed, lowered and compiled to WGSL.
+  const generator = startModuleGenerator();
+  let graphed: ReturnType<typeof graphFor>;
+  try {
+    graphed = graphFor(file, opts);
+    checkOutputNotInput(out, graphed.inputs, '-o'); // the spec's imports, known only now
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
+  const { graph } = graphed;
+  const artifact = await buildArtifactOverlapped(graph, { specFile: file, maxBatch: opts.maxBatch, level: opts.opt }, generator);
   const { bytes } = writeArtifact(out, artifact, { force: opts.force });
   const m = artifact.manifest;
   const dims = summaryConfig(m.config);
