@@ -29,7 +29,7 @@ const IDS = [5, 17, 3, 95, 40, 0];
 /** The two artifacts: a spec of rhc's library, and the user's own (fixture/my-rope.rh). */
 const MODELS = ['gp-norm', 'my-rope'] as const;
 /** What the tarball holds at its top level: package.json's `files`, and what npm always adds. */
-const TOP_LEVEL = new Set(['dist', 'spec', 'bin', 'README.md', 'package.json']);
+const TOP_LEVEL = new Set(['dist', 'spec', 'bin', 'README.md', 'LICENSE', 'package.json']);
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; exports: Record<string, string | Record<string, string>> };
 const installedVersion = (name: string) => (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -122,7 +122,7 @@ describe('the npm package, installed in a fresh project', () => {
     console.log(`[package] ${timings.join('; ')}; the whole test ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  it('packs only the build, the spec library, the bin and the README', () => {
+  it('packs only the build, the spec library, the bin, the README and the licence', () => {
     const pack = sh(ROOT, 'npm', ['pack', '--json', '--pack-destination', work], 240_000);
     timings.push(`npm pack (with prepare's build) ${(pack.ms / 1000).toFixed(1)} s`);
     const [entry] = packReport(pack.stdout);
@@ -134,7 +134,7 @@ describe('the npm package, installed in a fresh project', () => {
     expect(files.filter((f) => !TOP_LEVEL.has(f.split('/')[0]))).toEqual([]);
     const unwanted = /(^|\/)(node_modules|test|tests|bench|tmp|runs|fixture)\/|\.tsbuildinfo$|\.test\.[cm]?[jt]s$|(?<!\.d)\.[cm]?ts$/;
     expect(files.filter((f) => unwanted.test(f))).toEqual([]);
-    for (const f of ['bin/rhc.js', 'dist/src/cli/main.js', 'spec/gpt2.rh', 'README.md']) expect(files, f).toContain(f);
+    for (const f of ['bin/rhc.js', 'dist/src/cli/main.js', 'spec/gpt2.rh', 'README.md', 'LICENSE']) expect(files, f).toContain(f);
     // every module of src/ and backends/ built (a build racing this one would show here), nothing else under dist/
     expect(files.filter((f) => f.startsWith('dist/')).sort()).toEqual(expectedBuild().sort());
     // every spec of the library, and every target of package.json's exports (but the rhc-source one: src/*.ts)

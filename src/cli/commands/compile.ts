@@ -123,7 +123,7 @@ async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promis
   const constants = m.constantsBytes !== null ? `, constants.bin ${kib(m.constantsBytes)}` : '';
   process.stdout.write(
     `wrote ${out}${path.sep}: ${m.kernels.length} WGSL kernels, plan.json ${kib(fileBytes(artifact, 'plan.json'))}${constants}, ` +
-      `model.ts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}, -O${opts.opt}\n` +
+      `model.ts + model.mjs + model.d.mts (class ${m.className}); ${kib(bytes)} in all, ${graph.name}${dims ? ` at ${dims}` : ''}, -O${opts.opt}\n` +
       memoryLine(artifact.plan.memory),
   );
 }

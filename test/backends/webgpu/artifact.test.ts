@@ -281,7 +281,7 @@ describe('rhc compile --target webgpu', () => {
     const r = rhc(['compile', 'spec/gp-norm.rh', '--target', 'webgpu', ...TINY.flatMap((s) => ['--set', s]), '-o', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^wrote .*gp-norm\/: \d+ WGSL kernels, plan\.json [\d.]+ KiB, (constants\.bin [\d.]+ KiB, )?model\.ts \(class GpNormModel\); [\d.]+ KiB in all, gp_norm at n_layer=1 n_embd=32 n_head=4, -O2\nmemory: weights .*\n$/);
+    expect(r.stdout).toMatch(/^wrote .*gp-norm\/: \d+ WGSL kernels, plan\.json [\d.]+ KiB, (constants\.bin [\d.]+ KiB, )?model\.ts \+ model\.mjs \+ model\.d\.mts \(class GpNormModel\); [\d.]+ KiB in all, gp_norm at n_layer=1 n_embd=32 n_head=4, -O2\nmemory: weights .*\n$/);
     for (const f of ['manifest.json', 'plan.json', 'model.ts', 'model.mjs', 'model.d.mts', 'README.md']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
   });
 
