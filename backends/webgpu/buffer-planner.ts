@@ -72,12 +72,20 @@ export class BufferPlanner {
   }
 }
 
-/** Chunk rows: a weight's rows along its first axis; an activation's along its trailing static dims. */
+/**
+ * Chunk rows: a weight's rows along its first axis; an activation's along its trailing static
+ * dims. Where such a row alone is more than a binding holds (the training step's logits,
+ * [1, 1024, 50257] at batch 1: one 196 MiB row of the batch axis), the row narrows to fewer
+ * trailing dims until it fits: kernels address chunks by flat element, so any row size works.
+ */
 function chunked(label: string, shape: readonly Dim[], elements: number, bytesPerElement: number, limit: number): { chunking?: PlanChunking } {
   if (elements * bytesPerElement <= limit) return {};
-  let rowElements = 1;
-  if (shape.every((d) => typeof d === 'number')) rowElements = (shape.slice(1) as number[]).reduce((a, d) => a * d, 1);
-  else for (let i = shape.length - 1; i >= 0 && typeof shape[i] === 'number'; i--) rowElements *= shape[i] as number;
+  let from = shape.length;
+  while (from > 0 && typeof shape[from - 1] === 'number') from--;
+  if (from === 0) from = Math.min(1, shape.length); // all static: rows of the first axis
+  const trailing = (k: number) => (shape.slice(k) as number[]).reduce((a, d) => a * d, 1);
+  while (from < shape.length && trailing(from) * bytesPerElement > limit) from++;
+  const rowElements = trailing(from);
   const rows = elements / rowElements;
   const plan = planChunks(label, [rows, rowElements], limit, 256);
   return { chunking: { rows, rowElements, rowsPerChunk: plan.rowsPerChunk, chunks: plan.chunks.length } };

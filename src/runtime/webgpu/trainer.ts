@@ -85,9 +85,12 @@ export class WebGpuTrainer {
     this.normRead = { buffer: out(GRAD_NORM_OUTPUT), dtype: 'f32', start: 0, count: 1 };
   }
 
-  /** Compiles the plan for [batch, seq] micro-batches (no device needed: the CLI reports its size). */
-  static compile(stepGraph: Graph, shape: TrainerShape): WebGpuArtifact {
-    return compileWebGpu(specialiseToShape(stepGraph, shape), { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true });
+  /**
+   * Compiles the plan for [batch, seq] micro-batches (no device needed: the CLI reports its size).
+   * `maxBindingBytes` (default: WebGPU's 128 MiB) is the most one binding holds; larger tensors are split.
+   */
+  static compile(stepGraph: Graph, shape: TrainerShape, opts: { maxBindingBytes?: number } = {}): WebGpuArtifact {
+    return compileWebGpu(specialiseToShape(stepGraph, shape), { specName: stepGraph.name, decoding: false, maxBatch: shape.batch, maxSeq: shape.seq, weightsChange: true, ...opts });
   }
 
   /**

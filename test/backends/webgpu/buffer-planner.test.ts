@@ -69,6 +69,16 @@ describe('assignPhysical', () => {
     expect(physicalBytes(m)).toBe(6 * KIB);
   });
 
+  it('splits a tensor whose first-axis row alone exceeds a binding along fewer trailing dims', () => {
+    const chunky = new BufferPlanner(new Map(), KIB);
+    // [1, 8, 256] f32: one 8 KiB row of the batch axis; rows of 256 elements (1 KiB) fit.
+    const logits = chunky.create({ dtype: 'f32', role: 'activation', shape: [1, 8, 256], label: 'logits' });
+    expect(logits.chunking).toEqual({ rows: 8, rowElements: 256, rowsPerChunk: 1, chunks: 8 });
+    // a row that fits keeps the first axis: [4, 128] in 2 chunks of 2 rows
+    const w = chunky.create({ dtype: 'f32', role: 'weight', shape: [4, 128], label: 'w' });
+    expect(w.chunking).toEqual({ rows: 4, rowElements: 128, rowsPerChunk: 2, chunks: 2 });
+  });
+
   it('never shares weights, constants, tables, inputs, outputs or chunked activations, and allocates no unbound value', () => {
     const chunky = new BufferPlanner(new Map(), KIB);
     const x = buf('x', KIB, 'input');

@@ -156,3 +156,36 @@ describe.each(['lr-norm', 'gpt2-abs'] as const)('WebGPU training steps (%s)', (s
     }
   });
 });
+
+describe('a WebGPU training step with tensors split finer than a row of the batch', () => {
+  // As the logits [1, 1024, 50257] of a 1024-token block in 128 MiB bindings: here [1, 8, 256]
+  // (8 KiB) in 6 KiB bindings, split by positions; wte [256, 8] (8 KiB) is split by its rows.
+  const dims = { n_embd: 8, n_head: 2, n_layer: 1, vocab_size: 256, n_positions: 16 };
+  const model = compileSpec('gp-norm', dims);
+  const step = trainStepGraph(model);
+
+  it('commits the reference weights', async () => {
+    const state = initialState(step, model, 5);
+    const ids = randomIds(S, dims.vocab_size, 6);
+    const scale = 1 / (S - 1);
+    const artifact = WebGpuTrainer.compile(step, { batch: 1, seq: S }, { maxBindingBytes: 6 * 1024 });
+    const byPosition = artifact.plan.buffers.filter((b) => b.chunking && b.chunking.rows === S && b.chunking.rowElements === dims.vocab_size);
+    expect(byPosition.length).toBeGreaterThan(0);
+    expect(artifact.plan.requirements.maxStorageBufferBindingSize).toBeLessThanOrEqual(6 * 1024);
+    const trainer = await WebGpuTrainer.create(ctx, step, artifact, state, { batch: 1, seq: S });
+    try {
+      const want = reference(step, state, ids, 1, scale);
+      const r = await trainer.microStep(ids, { lossScale: scale, ...hyper }, true);
+      expect(Math.abs(r.loss - want.get(LOSS_OUTPUT)!.data[0])).toBeLessThan(1e-5);
+      const names = trainer.params.map((p) => p.name);
+      const after = await trainer.readState(names);
+      for (const n of names) {
+        const moved = Float64Array.from(after.get(n)!, (v, i) => v - state.get(n)![i]);
+        const wanted = Float64Array.from(want.get(nextName(n))!.data, (v, i) => v - state.get(n)![i]);
+        expect(relativeError(moved, wanted), n).toBeLessThan(2e-3);
+      }
+    } finally {
+      trainer.destroy();
+    }
+  });
+});
