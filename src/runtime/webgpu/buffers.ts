@@ -1,5 +1,6 @@
 // How a tensor is split into chunks. A tensor larger than what one storage binding (or one
-// buffer) may hold is split along its first axis into several GPUBuffers ("chunks"): GPT-2
+// buffer) may hold is split into several GPUBuffers ("chunks") on whole rows: of its first axis
+// where such a row fits, else of fewer trailing dims (the planner picks them): GPT-2
 // medium's token embedding is 206 MB while browsers and many GPUs bind at most 128 MiB. The
 // compiler's buffer planner decides the split (backends/webgpu/buffer-planner.ts), the plan
 // records it, and the runtime allocates one GPUBuffer per chunk (program-buffers.ts). Kernels
