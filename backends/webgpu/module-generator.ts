@@ -4,8 +4,8 @@
 // another core, it is paid while the compiler runs instead of after it.
 //
 // Where the worker's entry file is not beside this module (rhc bundled into one file, as
-// bench/device/pack.sh does) or the worker cannot start, the module is generated on the calling
-// thread: the same function, only not overlapped.
+// bench/device/pack.sh does), the process has an address-space limit, or the worker cannot
+// start, the module is generated on the calling thread: the same function, only not overlapped.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -47,9 +47,26 @@ function sourceWorker(entry: URL): Worker {
   return new Worker(code, { eval: true });
 }
 
+/**
+ * Whether this process runs under an address-space limit (`ulimit -v`; Linux reports it in
+ * /proc/self/limits). A worker is another V8 isolate reserving its own heap and code range, and
+ * failing to reserve them is a fatal abort no code can catch: under such a limit the calling
+ * thread generates the module instead.
+ */
+export function addressSpaceLimited(limits = '/proc/self/limits'): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(limits, 'utf8');
+  } catch {
+    return false; // not Linux: no such limit to read
+  }
+  const soft = /^Max address space\s+(\S+)/m.exec(text)?.[1];
+  return soft !== undefined && soft !== 'unlimited';
+}
+
 /** Starts loading ts-morph on a worker thread now; the module is asked for later. */
 export function startModuleGenerator(): ModuleGenerator {
-  const entry = workerEntry();
+  const entry = addressSpaceLimited() ? undefined : workerEntry();
   let worker: Worker | undefined;
   let failure: Error | undefined;
   if (entry !== undefined) {

@@ -4,8 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { buildArtifact, buildArtifactOverlapped } from '../../../backends/webgpu/artifact.ts';
-import { startModuleGenerator } from '../../../backends/webgpu/module-generator.ts';
+import { addressSpaceLimited, startModuleGenerator } from '../../../backends/webgpu/module-generator.ts';
 import { moduleFiles, type ModuleInput } from '../../../backends/webgpu/typescript.ts';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lowerSpec } from '../../../src/model/model.ts';
 import { ROOT } from '../../helpers/rh.ts';
@@ -47,4 +49,33 @@ describe('the module generator', () => {
     expect([...overlapped.files.keys()].sort()).toEqual([...plain.files.keys()].sort());
     for (const [rel, contents] of plain.files) expect(overlapped.files.get(rel), rel).toEqual(contents);
   }, 60_000);
+
+  it('generates on the calling thread under an address-space limit (a worker failing to reserve memory aborts the process)', () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, 'tmp-limits-'));
+    try {
+      const limits = (soft: string) => {
+        const f = path.join(dir, `limits-${soft}`);
+        fs.writeFileSync(f, `Limit                     Soft Limit           Hard Limit           Units\nMax address space         ${soft}            ${soft}            bytes\n`);
+        return f;
+      };
+      expect(addressSpaceLimited(limits('unlimited'))).toBe(false);
+      expect(addressSpaceLimited(limits('8589934592'))).toBe(true);
+      expect(addressSpaceLimited(path.join(dir, 'absent'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // A process under `ulimit -v` (Linux) generates on its own thread, and still writes the module.
+    if (fs.existsSync('/proc/self/limits')) {
+      const script = [
+        "import { startModuleGenerator } from './backends/webgpu/module-generator.ts';",
+        'const g = startModuleGenerator();',
+        `const files = await g.generate(${JSON.stringify(INPUT)});`,
+        "process.stdout.write(JSON.stringify({ overlapped: g.overlapped, ts: files.ts.includes('export class GpNormModel') }));",
+      ].join('\n');
+      const node = [process.execPath, '--disable-wasm-trap-handler', '--import', 'tsx', '--input-type=module', '-e', script];
+      const r = spawnSync('bash', ['-c', 'ulimit -v 16777216 && exec "$@"', 'bash', ...node], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ overlapped: false, ts: true });
+    }
+  });
 });
