@@ -131,16 +131,14 @@ export async function compileWebGpuArtifact(spec: SpecInput, opts: WebGpuCompile
   const overrides = overridesOf(opts.config);
   if (opts.outDir !== undefined) checkArtifactTarget(opts.outDir, { force: opts.force });
   const generator = startModuleGenerator(); // ts-morph loads on a worker thread meanwhile
-  let graph: Graph;
+  let artifact: Artifact;
   try {
-    const l = opts.weights !== undefined ? graphForCheckpoint(opts.weights, { spec: file, specText: text, overrides }) : lowered(spec, opts);
-    if (opts.outDir !== undefined) checkOutputNotInput(opts.outDir, l.inputs, 'outDir');
-    graph = l.graph;
-  } catch (e) {
+    const { graph, inputs } = opts.weights !== undefined ? graphForCheckpoint(opts.weights, { spec: file, specText: text, overrides }) : lowered(spec, opts);
+    if (opts.outDir !== undefined) checkOutputNotInput(opts.outDir, inputs, 'outDir');
+    artifact = await buildArtifactOverlapped(graph, { specFile: file, ...(text !== undefined ? { specText: text } : {}), maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) }, generator);
+  } finally {
     generator.dispose();
-    throw e;
   }
-  const artifact = await buildArtifactOverlapped(graph, { specFile: file, ...(text !== undefined ? { specText: text } : {}), maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) }, generator);
   if (opts.outDir !== undefined) writeArtifact(opts.outDir, artifact, { force: opts.force });
   return artifact;
 }

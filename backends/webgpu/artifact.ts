@@ -124,8 +124,8 @@ function entryOf(contents: string | Uint8Array): ArtifactFileEntry {
 
 /** Compiles `graph` and lays the result out as files, in memory. */
 export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
-  const compiled = compileArtifact(graph, opts);
-  return assembleArtifact(compiled, moduleFiles(compiled.moduleInput));
+  const input = moduleInputFor(graph, opts);
+  return assembleArtifact(compileArtifact(graph, opts, input), moduleFiles(input));
 }
 
 /**
@@ -135,14 +135,8 @@ export function buildArtifact(graph: Graph, opts: ArtifactOptions): Artifact {
 export async function buildArtifactOverlapped(graph: Graph, opts: ArtifactOptions, generator: ModuleGenerator): Promise<Artifact> {
   const input = moduleInputFor(graph, opts);
   const module = generator.generate(input);
-  let compiled: CompiledArtifact;
-  try {
-    compiled = compileArtifact(graph, opts);
-  } catch (e) {
-    generator.dispose();
-    module.catch(() => {}); // the compile's error is the one to report
-    throw e;
-  }
+  module.catch(() => {}); // awaited below; should the compile throw first, its error is the one reported
+  const compiled = compileArtifact(graph, opts, input);
   return assembleArtifact(compiled, await module);
 }
 
@@ -159,8 +153,7 @@ interface CompiledArtifact {
   compiled: ReturnType<typeof compileWebGpu>;
 }
 
-function compileArtifact(graph: Graph, opts: ArtifactOptions): CompiledArtifact {
-  const moduleInput = moduleInputFor(graph, opts);
+function compileArtifact(graph: Graph, opts: ArtifactOptions, moduleInput: ModuleInput): CompiledArtifact {
   const { spec, config } = moduleInput;
   const compiled = compileWebGpu(graph, { specName: spec, maxBatch: opts.maxBatch, ...(opts.level !== undefined ? { level: opts.level } : {}) });
   const kernels = Object.keys(compiled.kernels).sort();

@@ -18,7 +18,7 @@ import { moduleFiles, type ModuleFiles, type ModuleInput } from './typescript.ts
 export interface ModuleGenerator {
   /** model.ts, model.mjs and model.d.mts for `input`; one call per generator */
   generate(input: ModuleInput): Promise<ModuleFiles>;
-  /** stops the worker if it still runs (a compile that failed before it needed the module) */
+  /** stops the worker if it still runs (a compile that failed before it needed the module); harmless after generate() */
   dispose(): void;
   /** whether the module is (or was) generated on a worker thread; false: on the calling thread */
   readonly overlapped: boolean;

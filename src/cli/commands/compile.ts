@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Graph } from '../../ir/graph.ts';
+import type { Artifact } from '../../../backends/webgpu/artifact.ts';
 import { graphForCheckpoint, initModel, loadModel, lowerSpecWithFiles, type Model } from '../../model/model.ts';
 import { specName } from '../../model/spec.ts';
 import { collectSet, OPT_LEVEL_HELP, parseIntOption, parseOptLevel } from '../options.ts';
@@ -107,16 +108,16 @@ async function compileWebGpuArtifact(file: string, opts: CompileOptions): Promis
   checkArtifactTarget(out, { force: opts.force });
   // ts-morph loads on another thread while the spec is parsed, lowered and compiled to WGSL.
   const generator = startModuleGenerator();
-  let graphed: ReturnType<typeof graphFor>;
+  let graph: Graph;
+  let artifact: Artifact;
   try {
-    graphed = graphFor(file, opts);
-    checkOutputNotInput(out, graphed.inputs, '-o'); // the spec's imports, known only now
-  } catch (e) {
+    const lowered = graphFor(file, opts);
+    checkOutputNotInput(out, lowered.inputs, '-o'); // the spec's imports, known only now
+    graph = lowered.graph;
+    artifact = await buildArtifactOverlapped(graph, { specFile: file, maxBatch: opts.maxBatch, level: opts.opt }, generator);
+  } finally {
     generator.dispose();
-    throw e;
   }
-  const { graph } = graphed;
-  const artifact = await buildArtifactOverlapped(graph, { specFile: file, maxBatch: opts.maxBatch, level: opts.opt }, generator);
   const { bytes } = writeArtifact(out, artifact, { force: opts.force });
   const m = artifact.manifest;
   const dims = summaryConfig(m.config);
