@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArtifact, writeArtifact } from '../../backends/webgpu/artifact.ts';
 import { buildPage, serveExample } from '../../examples/browser/serve.ts';
@@ -22,10 +22,9 @@ import { encode, EOT_TOKEN, TokenStreamDecoder } from '../../src/io/tokenizer.ts
 import type { Decoder } from '../../src/runtime/decoder.ts';
 import { generateTokens } from '../../src/runtime/generate.ts';
 import { referenceDecoder } from '../../src/runtime/reference/decoder.ts';
+import { CHROMIUM, chromiumRunnable, openChromiumTab, type ChromiumTab } from '../helpers/chromium.ts';
 import { ROOT } from '../helpers/rh.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 // GPT-2's vocabulary (text prompts need it); everything else tiny, for SwiftShader.
 const DIMS = { n_layer: 3, n_embd: 64, n_head: 4, vocab_size: 50257, n_positions: 64 };
 const HALF = DIMS.n_embd / DIMS.n_head / 2;
@@ -36,8 +35,6 @@ const FREQUENCY = (l: number, h: number, i: number) => Math.sin(0.7 * (h + 1) * 
 /** each layer's rope LayerNorm, not the identity */
 const NORM_WEIGHT = (l: number, i: number) => 0.6 + 0.3 * l - 0.05 * i;
 const NORM_BIAS = (l: number, i: number) => 0.1 * (l - 1) + 0.02 * i;
-
-const runnable = Boolean(process.env.CI) || fs.existsSync(CHROMIUM);
 
 /** softmax in f64 */
 function softmax(logits: Float32Array): Float64Array {
@@ -84,7 +81,7 @@ async function regionColours(tab: Page, png: Buffer, regions: Region[]): Promise
   );
 }
 
-describe.runIf(runnable)('examples/browser: the demo', () => {
+describe.runIf(chromiumRunnable)('examples/browser: the demo', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-browser-demo-'));
   const artifactDir = path.join(work, 'artifact');
   const checkpointDir = path.join(work, 'checkpoint');
@@ -149,14 +146,10 @@ describe.runIf(runnable)('examples/browser: the demo', () => {
     expect(want.tokens.length).toBe(NEW_TOKENS);
     expect(new Set(want.tokens).size).toBeGreaterThan(NEW_TOKENS / 2); // the text varies
     const server = await serveExample({ page, artifact: artifactDir, checkpoint: checkpointDir });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-chromium-'));
-    let browser: BrowserContext | undefined;
+    let chrome: ChromiumTab | undefined;
     try {
-      browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1100, height: 900 } });
-      const tab = await browser.newPage();
-      const console: string[] = [];
-      tab.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
-      tab.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
+      chrome = await openChromiumTab({ width: 1100, height: 900 });
+      const { tab, messages: console } = chrome;
       const snapshot = async () => (await tab.evaluate(() => window.rhcDemo)) as DemoSnapshot;
       const failed = async (what: string) => expect.fail(`${what}: ${await tab.locator('#status').textContent()}\nconsole:\n${console.join('\n')}`);
 
@@ -246,7 +239,7 @@ describe.runIf(runnable)('examples/browser: the demo', () => {
           const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
           expect(apart, `${a.name} overlaps ${b.name}`).toBe(true);
         }
-      const stats = await regionColours(await browser.newPage(), png, regions);
+      const stats = await regionColours(await chrome.browser.newPage(), png, regions);
       for (const r of regions) {
         expect(r.x + r.width, `${r.name} is outside the screenshot`).toBeLessThanOrEqual(stats.width + 0.5);
         expect(r.y + r.height, `${r.name} is outside the screenshot`).toBeLessThanOrEqual(stats.height + 0.5);
@@ -258,9 +251,8 @@ describe.runIf(runnable)('examples/browser: the demo', () => {
       // The heat map is drawn in many colours, not a few.
       expect(stats.regions.find((s) => s.name === 'frequency picture')!.colours).toBeGreaterThanOrEqual(DIMS.n_layer * DIMS.n_head);
     } finally {
-      await browser?.close();
+      await chrome?.close();
       await server.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     }
   });
 });

@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArtifact, writeArtifact } from '../../backends/webgpu/artifact.ts';
 import { buildPage, serveExample } from '../../examples/browser/serve.ts';
@@ -14,17 +13,14 @@ import type { ExampleResult } from '../../examples/browser/main.ts';
 import { initModel, saveModel } from '../../src/model/model.ts';
 import { acquireDevice, type GpuContext } from '../../src/runtime/webgpu/device.ts';
 import { nodeFiles } from '../../src/runtime/webgpu/node-files.ts';
+import { CHROMIUM, chromiumRunnable, openChromiumTab, type ChromiumTab } from '../helpers/chromium.ts';
 import { ROOT } from '../helpers/rh.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 const DIMS = { n_layer: 2, n_embd: 32, n_head: 4, vocab_size: 96, n_positions: 16 };
 const IDS = [5, 17, 3, 95, 40, 0];
 
 // Locally a machine without Chromium skips; CI must run it.
-const runnable = Boolean(process.env.CI) || fs.existsSync(CHROMIUM);
-
-describe.runIf(runnable)('examples/browser', () => {
+describe.runIf(chromiumRunnable)('examples/browser', () => {
   // Inside rhc's tree (tmp/ is git-ignored): the generated model.ts imports 'rhc/webgpu', which only
   // resolves where rhc is the package (here, to its sources: vitest.config.ts).
   fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
@@ -60,14 +56,10 @@ describe.runIf(runnable)('examples/browser', () => {
   it('computes the same logits in Chromium as in Node', async () => {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/install-system-deps.sh installs it`).toBe(true);
     const server = await serveExample({ page, artifact: artifactDir, checkpoint: checkpointDir });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-chromium-'));
-    let browser: BrowserContext | undefined;
+    let chrome: ChromiumTab | undefined;
     try {
-      browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-      const tab = await browser.newPage();
-      const console: string[] = [];
-      tab.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
-      tab.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
+      chrome = await openChromiumTab();
+      const { tab, messages: console } = chrome;
       await tab.goto(`${server.url}?ids=${IDS.join(',')}`);
       await tab.waitForFunction(() => window.rhcResult !== undefined, undefined, { timeout: 90_000 });
       const result = (await tab.evaluate(() => window.rhcResult)) as ExampleResult;
@@ -80,9 +72,8 @@ describe.runIf(runnable)('examples/browser', () => {
       expect(worst).toBeLessThanOrEqual(1e-4);
       expect(await tab.locator('#top tr').count()).toBe(10);
     } finally {
-      await browser?.close();
+      await chrome?.close();
       await server.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     }
   });
 });

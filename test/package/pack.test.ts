@@ -13,16 +13,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serveExample } from '../../examples/browser/serve.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { SWIFTSHADER_ICD } from '../../src/runtime/webgpu/device.ts';
+import { CHROMIUM, chromiumRunnable, openChromiumTab, type ChromiumTab } from '../helpers/chromium.ts';
 import { ROOT } from '../helpers/rh.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixture');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 const SET = Object.entries({ n_layer: 2, n_embd: 32, n_head: 4, vocab_size: 96, n_positions: 16 }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
 const VOCAB = 96;
 const IDS = [5, 17, 3, 95, 40, 0];
@@ -34,7 +32,6 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf
 const installedVersion = (name: string) => (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
 const webgpuRunnable = Boolean(process.env.CI) || fs.existsSync(SWIFTSHADER_ICD);
-const chromiumRunnable = Boolean(process.env.CI) || fs.existsSync(CHROMIUM);
 
 /** Variables of vitest's (vite's import.meta.env is copied into process.env) and of vitest.config.ts's. */
 const TEST_RUNNER_VARIABLES = ['NODE_ENV', 'NODE_OPTIONS', 'TEST', 'DEV', 'PROD', 'SSR', 'MODE', 'BASE_URL', 'RHC_FROM_SOURCE'];
@@ -229,15 +226,11 @@ describe('the npm package, installed in a fresh project', () => {
     expect(build.stdout + build.stderr).not.toMatch(/externalized for browser compatibility/);
 
     const server = await serveExample({ page: path.join(project, 'page'), artifact: path.join(project, 'art/my-rope'), checkpoint: path.join(project, 'ckpt/my-rope') });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rhc-chromium-'));
-    let browser: BrowserContext | undefined;
+    let chrome: ChromiumTab | undefined;
     try {
       const t = performance.now();
-      browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-      const tab = await browser.newPage();
-      const messages: string[] = [];
-      tab.on('console', (m) => messages.push(`${m.type()}: ${m.text()}`));
-      tab.on('pageerror', (e) => messages.push(`pageerror: ${e.message}`));
+      chrome = await openChromiumTab();
+      const { tab, messages } = chrome;
       await tab.goto(`${server.url}?ids=${IDS.join(',')}`);
       await tab.waitForFunction(() => (window as { rhcLogits?: unknown }).rhcLogits !== undefined, undefined, { timeout: 90_000 });
       const result = (await tab.evaluate(() => (window as { rhcLogits?: unknown }).rhcLogits)) as { ok: true; adapter: string; logits: number[] } | { ok: false; error: string };
@@ -247,9 +240,8 @@ describe('the npm package, installed in a fresh project', () => {
       expect(largestDifference(result.logits, referenceLogits('my-rope'))).toBeLessThanOrEqual(1e-4);
       if (nodeLogits) expect(largestDifference(result.logits, nodeLogits['my-rope'])).toBeLessThanOrEqual(1e-4);
     } finally {
-      await browser?.close();
+      await chrome?.close();
       await server.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     }
   }, 240_000);
 });
